@@ -1,0 +1,44 @@
+/**
+ * The one interface every engine backend implements. A backend is a compiler from the IR
+ * to files, plus a capability table saying, for each IR feature, whether it can express it.
+ * The driver (`src/compile.ts`) refuses features a backend declares unsupported, with a
+ * diagnostic naming the feature, the target and the DSL line, before the backend runs.
+ */
+import type { DiagnosticBag } from "../src/diagnostics.js";
+import type { Capabilities } from "../src/ir/features.js";
+import type { WorkflowIR } from "../src/ir/types.js";
+
+export interface OutputFile {
+  /** Relative to the output folder, `/`-separated. */
+  readonly path: string;
+  readonly content: string;
+}
+
+export interface CompileContext {
+  /** Report target-specific problems here (located at the IR node's `loc`). */
+  readonly diagnostics: DiagnosticBag;
+  /** Backend options from the CLI (`--option key=value`), already checked against `options`. */
+  readonly options: Readonly<Record<string, string>>;
+}
+
+export interface BackendOption {
+  readonly description: string;
+  /** Allowed values; any string when absent. */
+  readonly values?: readonly string[];
+  readonly default?: string;
+}
+
+export interface Backend {
+  /** The `--target` name. */
+  readonly name: string;
+  readonly description: string;
+  readonly capabilities: Capabilities;
+  readonly options: Readonly<Record<string, BackendOption>>;
+  /** Compile one workflow; problems go into `ctx.diagnostics`. */
+  compile(wf: WorkflowIR, ctx: CompileContext): OutputFile[];
+  /** How several files are shown on stdout (e.g. YAML documents joined by `---`). */
+  joinForStdout(files: readonly OutputFile[]): string;
+}
+
+/** Every feature supported: the starting point for a backend's table. */
+export type { Capabilities };

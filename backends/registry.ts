@@ -1,0 +1,14 @@
+/** The one list of targets. A backend is added here and nowhere else. */
+import type { Backend } from "./backend.js";
+import { argoBackend } from "./argo/argo-backend.js";
+import { irBackend } from "./ir/ir-backend.js";
+
+export const BACKENDS: readonly Backend[] = [argoBackend, irBackend];
+
+export function findBackend(name: string): Backend | undefined {
+  return BACKENDS.find((b) => b.name === name);
+}
+
+export function targetNames(): string[] {
+  return BACKENDS.map((b) => b.name);
+}

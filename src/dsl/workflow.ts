@@ -1,0 +1,377 @@
+/** `workflow()`, its configuration, parameters and the sequencing calls. */
+import type { Diagnostic } from "../diagnostics.js";
+import { and, producersOf } from "../ir/graph.js";
+import { IR_VERSION, type Depends, type Step, type WorkflowConfig, type WorkflowIR } from "../ir/types.js";
+import { validateWorkflow } from "../validate.js";
+import { parseDependsText } from "./depends-text.js";
+import { callerLoc } from "./location.js";
+import { currentScope, on, runInScope, WorkflowScope } from "./scope.js";
+import { IDENT_RE, parseDuration, StepHandle, STEP_NAME_RE } from "./steps.js";
+import { describe, ValueRef } from "./values.js";
+
+export const WORKFLOW_BRAND: unique symbol = Symbol.for("couler.workflow") as never;
+
+/** A built workflow: its IR, plus what was found wrong while building it. */
+export interface Workflow {
+  readonly [WORKFLOW_BRAND]: true;
+  readonly name: string;
+  readonly ir: WorkflowIR;
+  /** Problems found while building and validating, located in the user's files. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Absolute folder of the file that called `workflow()`; IR locations are relative to it. */
+  readonly baseDir: string;
+}
+
+export function isWorkflow(x: unknown): x is Workflow {
+  return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[WORKFLOW_BRAND] === true;
+}
+
+export interface WorkflowOptions {
+  /** Whole-workflow deadline: seconds or a duration such as `"2h"`. */
+  timeout?: number | string;
+  /** How long to keep the finished workflow: seconds or a duration. */
+  timeToClean?: number | string;
+  serviceAccount?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface ConfigOptions extends WorkflowOptions {
+  name?: string;
+}
+
+const CONFIG_KEYS = ["name", "timeout", "timeToClean", "serviceAccount", "namespace", "labels", "annotations"];
+
+/**
+ * Build a workflow: runs `body`, collecting every DSL call made in it.
+ * ```ts
+ * export default workflow("hello", () => {
+ *   runContainer({ image: "alpine:3.20", command: ["echo", "hello"] });
+ * });
+ * ```
+ */
+export function workflow(name: string, body: () => void, options: WorkflowOptions = {}): Workflow {
+  const at = callerLoc();
+  const scope = new WorkflowScope(String(name), at);
+  if (typeof name !== "string" || name === "") {
+    scope.diagnostics.error("invalid-name", `workflow(): the name must be a non-empty string, got ${describe(name)}`, scope.loc);
+  }
+  applyConfig(scope, options, "workflow", scope.loc);
+  if (typeof body !== "function") {
+    scope.diagnostics.error("invalid-option", `workflow(): the body must be a function, got ${describe(body)}`, scope.loc);
+  } else {
+    const ret = runInScope(scope, () => {
+      const r = body() as unknown;
+      scope.finish();
+      return r;
+    });
+    if (ret && typeof (ret as Promise<unknown>).then === "function") {
+      scope.diagnostics.error(
+        "async-body",
+        "workflow(): the body must be synchronous (it returned a Promise); DSL calls made after an await are lost",
+        scope.loc,
+      );
+    }
+  }
+  const ir = buildIR(scope);
+  const diagnostics = [...scope.diagnostics.items, ...validateWorkflow(ir)];
+  const wf: Workflow = {
+    [WORKFLOW_BRAND]: true,
+    name: ir.name,
+    ir: deepFreeze(ir),
+    diagnostics: Object.freeze(diagnostics),
+    baseDir: scope.baseDir,
+  };
+  return Object.freeze(wf);
+}
+
+function applyConfig(scope: WorkflowScope, o: ConfigOptions, fn: string, loc = scope.here()): void {
+  if (typeof o !== "object" || o === null) {
+    scope.diagnostics.error("invalid-option", `${fn}(): options must be an object, got ${describe(o)}`, loc);
+    return;
+  }
+  const err = (m: string) => scope.diagnostics.error("invalid-option", `${fn}(): ${m}`, loc);
+  for (const k of Object.keys(o)) {
+    if (!CONFIG_KEYS.includes(k) || (fn === "workflow" && k === "name")) {
+      const hint = k === "cronConfig" ? " (cron schedules are not supported yet)" : "";
+      err(`unknown option "${k}"${hint}`);
+    }
+  }
+  const c = scope.config;
+  if (o.name !== undefined) {
+    if (typeof o.name !== "string" || o.name === "") err(`name must be a non-empty string`);
+    else scope.name = o.name;
+  }
+  for (const k of ["timeout", "timeToClean"] as const) {
+    if (o[k] === undefined) continue;
+    const s = parseDuration(o[k]);
+    if (s === undefined || (k === "timeout" && s <= 0)) err(`${k} must be seconds or a duration like "2h", got ${describe(o[k])}`);
+    else c[k] = s;
+  }
+  for (const k of ["serviceAccount", "namespace"] as const) {
+    if (o[k] === undefined) continue;
+    if (typeof o[k] !== "string" || o[k] === "") err(`${k} must be a non-empty string, got ${describe(o[k])}`);
+    else c[k] = o[k];
+  }
+  for (const k of ["labels", "annotations"] as const) {
+    const m = o[k];
+    if (m === undefined) continue;
+    if (typeof m !== "object" || m === null || Array.isArray(m)) {
+      err(`${k} must be an object of strings, got ${describe(m)}`);
+      continue;
+    }
+    const out: Record<string, string> = { ...(c[k] ?? {}) };
+    for (const [key, v] of Object.entries(m)) {
+      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[key] = String(v);
+      else err(`${k}.${key} must be a string, got ${describe(v)}`);
+    }
+    c[k] = out;
+  }
+}
+
+/**
+ * Configure the workflow from inside its body (Couler's `config_workflow`).
+ * ```ts
+ * configWorkflow({ serviceAccount: "runner", timeout: "1h", labels: { team: "ml" } });
+ * ```
+ */
+export function configWorkflow(options: ConfigOptions): void {
+  const scope = currentScope("configWorkflow");
+  applyConfig(scope, options, "configWorkflow");
+}
+
+/**
+ * A workflow parameter, usable wherever a value goes.
+ * ```ts
+ * const day = param("day", { default: "2024-01-01" });
+ * runContainer({ image: "alpine", args: [`--day=${day}`] });
+ * ```
+ */
+export function param(name: string, opts: { default?: string | number | boolean; description?: string } = {}): ValueRef {
+  const scope = currentScope("param");
+  const loc = scope.here();
+  if (typeof name !== "string" || !IDENT_RE.test(name)) {
+    scope.diagnostics.error(
+      "invalid-name",
+      `param(): invalid parameter name ${describe(name)}: use letters, digits, "-" and "_", starting with a letter or "_"`,
+      loc,
+    );
+  }
+  const existing = scope.params.find((p) => p.name === name);
+  if (existing) {
+    scope.diagnostics.error("duplicate-param", `duplicate parameter "${name}" (first declared at ${existing.loc.line}:${existing.loc.col})`, loc);
+  } else {
+    const p: { name: string; loc: typeof loc; default?: string; description?: string } = { name: String(name), loc };
+    if (opts.default !== undefined) {
+      if (!["string", "number", "boolean"].includes(typeof opts.default)) {
+        scope.diagnostics.error("invalid-option", `param(): default must be a string, number or boolean, got ${describe(opts.default)}`, loc);
+      } else p.default = String(opts.default);
+    }
+    if (opts.description !== undefined) p.description = String(opts.description);
+    scope.params.push(p);
+  }
+  return new ValueRef({ kind: "param", name: String(name) });
+}
+
+/**
+ * Run branches in parallel; the next step waits for all of them.
+ * ```ts
+ * concurrent([() => runContainer({ image: "a" }), () => runContainer({ image: "b" })]);
+ * ```
+ */
+export function concurrent(branches: readonly (() => unknown)[]): void {
+  const scope = currentScope("concurrent");
+  const loc = scope.here();
+  if (!Array.isArray(branches) || branches.some((b) => typeof b !== "function")) {
+    scope.diagnostics.error("invalid-option", `concurrent(): expects a list of functions, got ${describe(branches)}`, loc);
+    return;
+  }
+  if (scope.dagDepth > 0 || scope.inSetDeps > 0) {
+    scope.diagnostics.error("invalid-option", "concurrent() cannot be used inside dag() or setDependencies(): declare the edges instead", loc);
+    return;
+  }
+  const ends: Depends[] = [];
+  for (const b of branches) ends.push(...scope.branch(() => void b()));
+  const seen = new Set<string>();
+  scope.setFrontier(ends.filter((d) => {
+    const k = JSON.stringify(d);
+    return !seen.has(k) && seen.add(k);
+  }));
+}
+
+/**
+ * A DAG section in Couler's form: each chain `[X, Y, Z]` means Y runs after X and Z after
+ * Y; calling a step with the same `stepName` again refers to the step already created.
+ * ```ts
+ * dag([[A], [A, B], [A, C], [B, D], [C, D]]);
+ * ```
+ */
+export function dag(chains: readonly (readonly (() => unknown)[])[]): void {
+  const scope = currentScope("dag");
+  const loc = scope.here();
+  if (!Array.isArray(chains) || chains.some((c) => !Array.isArray(c) || c.some((f) => typeof f !== "function"))) {
+    scope.diagnostics.error("invalid-option", `dag(): expects a list of chains (lists of functions), got ${describe(chains)}`, loc);
+    return;
+  }
+  if (scope.dagDepth > 0 || scope.inSetDeps > 0) {
+    scope.diagnostics.error("invalid-option", "dag() cannot be nested in dag() or setDependencies()", loc);
+    return;
+  }
+  scope.openSection("dag");
+  scope.dagDepth++;
+  try {
+    for (const chain of chains) {
+      let prev: string | undefined;
+      for (const fn of chain) {
+        scope.lastTouched = undefined;
+        const r = fn();
+        const name = r instanceof StepHandle ? r.name : scope.lastTouched;
+        if (name === undefined) {
+          scope.diagnostics.error("invalid-option", "dag(): a chain element created no step (it must call runContainer/runScript)", loc);
+          prev = undefined;
+          continue;
+        }
+        if (prev !== undefined && prev !== name) {
+          const d = scope.byName.get(name);
+          if (d && !d.deps.some((x) => x.kind === "on" && x.step === prev)) d.deps.push(on(prev));
+        }
+        prev = name;
+      }
+    }
+  } finally {
+    scope.dagDepth--;
+  }
+  scope.closeSection();
+}
+
+/**
+ * Run what `fn` creates after `deps`: a list of step names (or handles), or Argo-style
+ * text such as `"A.Failed || B"`. Consecutive calls form one DAG section.
+ * ```ts
+ * setDependencies(() => jobA(), []);
+ * setDependencies(() => jobB(), ["A"]);
+ * ```
+ */
+export function setDependencies(fn: () => unknown, deps: string | readonly (string | StepHandle)[] | null = []): void {
+  const scope = currentScope("setDependencies");
+  const loc = scope.here();
+  if (typeof fn !== "function") {
+    scope.diagnostics.error("invalid-option", `setDependencies(): the first argument must be a function, got ${describe(fn)}`, loc);
+    return;
+  }
+  if (scope.dagDepth > 0 || scope.inSetDeps > 0) {
+    scope.diagnostics.error("invalid-option", "setDependencies() cannot be nested in dag() or setDependencies()", loc);
+    return;
+  }
+  let parsed: Depends[] = [];
+  try {
+    if (typeof deps === "string") parsed = [parseDependsText(deps)];
+    else if (Array.isArray(deps)) {
+      parsed = deps.map((d) => (d instanceof StepHandle ? on(d.name) : parseDependsText(String(d))));
+    } else if (deps !== null && deps !== undefined) throw new Error(`expected a list of step names or a string, got ${describe(deps)}`);
+  } catch (e) {
+    scope.diagnostics.error("invalid-depends", `setDependencies(): ${(e as Error).message}`, loc);
+  }
+  scope.openSection("setDependencies");
+  scope.inSetDeps++;
+  scope.setFrontier(parsed.length ? [and(parsed)!] : []);
+  try {
+    fn();
+  } finally {
+    scope.inSetDeps--;
+  }
+}
+
+/** Workflow states for exit handlers and status predicates (Couler's `WFStatus`). */
+export const WFStatus = Object.freeze({
+  Succeeded: "Succeeded",
+  Failed: "Failed",
+  Error: "Error",
+} as const);
+export type WFStatus = (typeof WFStatus)[keyof typeof WFStatus];
+
+// ---------------------------------------------------------------- IR
+
+function buildIR(scope: WorkflowScope): WorkflowIR {
+  const byName = new Map<string, Step>();
+  const steps: Step[] = [];
+  const parentsOf = new Map<string, Set<string>>();
+  for (const d of scope.steps) {
+    const depends = and(d.deps);
+    const step = (depends ? { ...d.step, depends } : { ...d.step }) as Step;
+    steps.push(step);
+    if (!byName.has(step.name)) byName.set(step.name, step);
+  }
+  for (const s of byName.values()) {
+    const ps = new Set<string>();
+    collect(s.depends, ps);
+    parentsOf.set(s.name, ps);
+  }
+  // Data edges imply ordering: a consumer waits for every producer it reads that is not
+  // already upstream of it.
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (byName.get(s.name) !== s) continue;
+    const extra = producersOf(s).filter((p) => p !== s.name && byName.has(p) && !isAncestor(p, s.name, parentsOf));
+    if (extra.length) {
+      const depends = and([...(s.depends ? [s.depends] : []), ...extra.map((p) => on(p))])!;
+      const updated = { ...s, depends } as Step;
+      steps[i] = updated;
+      byName.set(s.name, updated);
+      for (const p of extra) parentsOf.get(s.name)!.add(p);
+    }
+  }
+  const ir: WorkflowIR = {
+    kind: "Workflow",
+    irVersion: IR_VERSION,
+    name: scope.name,
+    source: scope.loc.file,
+    loc: scope.loc,
+    config: scope.config,
+    params: scope.params,
+    steps,
+  };
+  if (!STEP_NAME_RE.test(scope.name)) {
+    scope.diagnostics.error(
+      "invalid-name",
+      `invalid workflow name ${JSON.stringify(scope.name)}: use letters, digits, "-" and "_", starting with a letter or digit`,
+      scope.loc,
+    );
+  }
+  return ir;
+}
+
+function collect(d: Depends | undefined, out: Set<string>): void {
+  if (!d) return;
+  if (d.kind === "on") out.add(d.step);
+  else if (d.kind === "not") collect(d.of, out);
+  else for (const x of d.of) collect(x, out);
+}
+
+/** Is `a` upstream of `b`? Walks up from `b`; each call is bounded by the graph's size. */
+function isAncestor(a: string, b: string, parents: Map<string, Set<string>>): boolean {
+  const seen = new Set<string>([b]);
+  const stack = [b];
+  while (stack.length) {
+    const n = stack.pop()!;
+    for (const p of parents.get(n) ?? []) {
+      if (p === a) return true;
+      if (!seen.has(p)) {
+        seen.add(p);
+        stack.push(p);
+      }
+    }
+  }
+  return false;
+}
+
+function deepFreeze<T>(x: T): T {
+  if (x && typeof x === "object" && !Object.isFrozen(x)) {
+    Object.freeze(x);
+    for (const v of Object.values(x)) deepFreeze(v);
+  }
+  return x;
+}
+
+export type { WorkflowConfig };
