@@ -9,9 +9,9 @@
  */
 import type { Backend, CompileContext, OutputFile } from "../backend.js";
 import type { Capabilities } from "../../src/ir/features.js";
-import { isPlainAnd, parentsOf } from "../../src/ir/graph.js";
+import { buildGraph, depAtoms, isPlainAnd, parentsOf, topoOrder } from "../../src/ir/graph.js";
 import type { DepStatus, Depends, Ref, Step, Value, WorkflowIR } from "../../src/ir/types.js";
-import { NameTable, type NameRule } from "../common/names.js";
+import { mangle, NameTable, shortHash, type NameRule } from "../common/names.js";
 import { toYaml } from "../common/yaml.js";
 
 const capabilities: Capabilities = {
@@ -42,17 +42,27 @@ const capabilities: Capabilities = {
   annotations: "yes",
 };
 
-/** Argo names tasks, steps and templates with `[a-zA-Z0-9][-a-zA-Z0-9]*`, at most 63 characters. */
-const TEMPLATE_NAME: NameRule = {
-  what: "template/task name",
+/**
+ * Argo names tasks and steps with `[a-zA-Z0-9][-a-zA-Z0-9]*`, at most 63 characters, and a
+ * DAG task name may not begin with a digit. Template names also end up in pod names, so
+ * we keep those lower-case.
+ */
+const TASK_NAME: NameRule = {
+  what: "task/step name",
   target: "argo",
-  valid: /^[a-z][-a-z0-9]*$/,
+  valid: /^[a-zA-Z][-a-zA-Z0-9]*$/,
   maxLength: 63,
   fix: (n) => {
-    const s = n.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-+|-+$/g, "");
-    // A DAG task name may not begin with a digit.
-    return /^[a-z]/.test(s) ? s : `s-${s}`;
+    const s = n.replace(/[^a-zA-Z0-9-]+/g, "-").replace(/-+/g, "-").replace(/^-+|-+$/g, "");
+    return /^[a-zA-Z]/.test(s) ? s : `s-${s}`;
   },
+};
+
+const TEMPLATE_NAME: NameRule = {
+  ...TASK_NAME,
+  what: "template name",
+  valid: /^[a-z][-a-z0-9]*$/,
+  fix: (n) => TASK_NAME.fix(n).toLowerCase(),
 };
 
 /** `metadata.generateName` prefix: a DNS-1123 subdomain, leaving room for Argo's suffix. */
@@ -95,16 +105,21 @@ function exprString(s: string): string {
 }
 
 class ArgoCompiler {
+  /** IR step name → Argo task/step name. */
   private readonly names: NameTable;
+  /** IR step name → template name (unique; lower-case). */
+  private readonly templates = new Map<string, string>();
   private readonly wfName: string;
   private entryName = "";
   private mode: "steps" | "dag" = "dag";
+  /** Steps that may end Omitted (their depends can be unmet), so "after" must include Omitted. */
+  private mayOmit = new Set<string>();
 
   constructor(
     private readonly wf: WorkflowIR,
     private readonly ctx: CompileContext,
   ) {
-    this.names = new NameTable(TEMPLATE_NAME, ctx.diagnostics);
+    this.names = new NameTable(TASK_NAME, ctx.diagnostics);
     this.wfName = new NameTable(WORKFLOW_NAME, ctx.diagnostics).add(wf.name, wf.loc);
   }
 
@@ -113,9 +128,16 @@ class ArgoCompiler {
     for (const s of wf.steps) this.names.add(s.name, s.loc);
     let entry = this.wfName.slice(0, 57);
     if (!/^[a-z]/.test(entry)) entry = `w-${entry}`;
-    while (this.names.has(entry)) entry = `${entry}-main`;
+    const taken = new Set<string>();
+    for (const s of wf.steps) {
+      let t = mangle(s.name, TEMPLATE_NAME);
+      if (taken.has(t)) t = `${t.slice(0, 54)}-${shortHash(s.name)}`;
+      taken.add(t);
+      this.templates.set(s.name, t);
+    }
+    while (taken.has(entry)) entry = `${entry}-main`;
     this.entryName = entry;
-    this.names.reserve(entry, "the entry template");
+    this.mayOmit = mayBeOmitted(wf);
 
     const groups = stepGroups(wf);
     this.mode = groups ? "steps" : "dag";
@@ -123,7 +145,7 @@ class ArgoCompiler {
     if (groups) {
       entryTemplate.steps = groups.map((g) => g.map((s) => this.call(s)));
     } else {
-      const plain = wf.steps.every((s) => isPlainAnd(s.depends));
+      const plain = wf.steps.every((s) => isPlainAnd(s.depends)) && this.mayOmit.size === 0;
       entryTemplate.dag = {
         tasks: wf.steps.map((s) => {
           const call = this.call(s);
@@ -167,7 +189,7 @@ class ArgoCompiler {
     switch (d.kind) {
       case "on": {
         const n = this.names.get(d.step);
-        if (d.status === "ok") return n;
+        if (d.status === "ok") return this.mayOmit.has(d.step) ? `(${n}.Succeeded || ${n}.Skipped || ${n}.Daemoned || ${n}.Omitted)` : n;
         if (d.status === "any") return `(${n}.Succeeded || ${n}.Failed || ${n}.Errored)`;
         return `${n}.${STATUS_SUFFIX[d.status]}`;
       }
@@ -185,7 +207,7 @@ class ArgoCompiler {
   private call(s: Step): { name: string; template: string; arguments?: Json } {
     const name = this.names.get(s.name);
     const inputs = this.inputsOf(s);
-    const out: { name: string; template: string; arguments?: Json } = { name, template: name };
+    const out: { name: string; template: string; arguments?: Json } = { name, template: this.templates.get(s.name)! };
     if (inputs.length) {
       out.arguments = {
         parameters: inputs.map((i) => ({ name: i.name, value: `{{${this.refPath(i.ref)}}}` })),
@@ -245,7 +267,7 @@ class ArgoCompiler {
   }
 
   private template(s: Step): Json {
-    const name = this.names.get(s.name);
+    const name = this.templates.get(s.name)!;
     const inputs = this.inputsOf(s);
     const inputMap = new Map(inputs.map((i) => [i.key, i.name]));
     const t: Json = { name };
@@ -298,6 +320,21 @@ class ArgoCompiler {
     } else t.container = c;
     return t;
   }
+}
+
+/**
+ * Steps whose `depends` may be unmet, so Argo marks them Omitted: those waiting for a
+ * non-default state (`A.Failed`...), and, transitively, those waiting on such a step.
+ */
+function mayBeOmitted(wf: WorkflowIR): Set<string> {
+  const out = new Set<string>();
+  const g = buildGraph(wf);
+  for (const name of topoOrder(wf, g)) {
+    const s = g.byName.get(name);
+    if (!s?.depends) continue;
+    if (!isPlainAnd(s.depends) || depAtoms(s.depends).some((a) => out.has(a.step))) out.add(name);
+  }
+  return out;
 }
 
 /**

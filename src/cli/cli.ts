@@ -90,7 +90,7 @@ async function compileFiles(
 ): Promise<CompileRun> {
   const run: CompileRun = { files: [], diagnostics: [], failed: false };
   const loaded: LoadResult[] = [];
-  for (const input of inputs) loaded.push(await loadWorkflowFile(resolve(io.cwd, input)));
+  for (const input of inputs) loaded.push(await loadWorkflowFile(resolve(io.cwd, input), input));
   let matched = only === undefined;
   const available: string[] = [];
   for (const l of loaded) {

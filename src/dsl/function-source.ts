@@ -29,7 +29,7 @@ export function functionBody(fn: Function): string {
       const inner = wrapped.slice(body.getStart(sf) + 1, body.getEnd() - 1);
       return dedent(inner);
     }
-    return dedent(wrapped.slice(body.getStart(sf), body.getEnd())) + "\n";
+    return dedent(wrapped.slice(body.getStart(sf), body.getEnd()));
   }
   throw new Error("could not find the function's body");
 }

@@ -56,7 +56,8 @@ export type Value = string | Ref | Concat;
 
 /**
  * The state of an upstream step that a dependency waits for.
- * - `ok`: finished without failing: succeeded, or skipped by a condition (the default edge).
+ * - `ok`: finished without failing: succeeded, skipped by a condition, or omitted because its
+ *   own dependencies were not met (the default edge: "after").
  * - `succeeded`, `failed`, `errored`, `skipped`, `omitted`, `daemoned`: exactly that state.
  * - `anySucceeded`, `allFailed`: for a fanned-out step, any / all of its instances.
  * - `any`: finished in any state (run whatever the outcome).

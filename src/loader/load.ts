@@ -11,7 +11,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { error, type Diagnostic } from "../diagnostics.js";
 import { isWorkflow, type Workflow } from "../dsl/workflow.js";
 import type { Loc } from "../ir/types.js";
-import { mapLoc } from "../dsl/location.js";
 import { type HookData, SYNTAX_ERROR_MARK } from "./hooks.js";
 
 export interface LoadedWorkflow {
@@ -72,9 +71,8 @@ function userFrame(e: unknown, baseDir: string): Loc | undefined {
     const raw = m[1]!;
     const path = raw.startsWith("file://") ? fileURLToPath(raw) : raw;
     if (OWN_DIRS.some((d) => path.startsWith(d)) || path.includes(`${sep}node_modules${sep}`)) continue;
-    // Stacks are already source-mapped when source maps are enabled; map again only if not.
-    const abs = mapLoc(raw, path, Number(m[2]), Number(m[3]));
-    return relLoc(abs.path, abs.line, abs.col, baseDir);
+    // Source maps are enabled (ensureLoader), so the stack already points into the .ts file.
+    return relLoc(path, Number(m[2]), Number(m[3]), baseDir);
   }
   return undefined;
 }
@@ -85,18 +83,18 @@ function relLoc(path: string, line: number, col: number, baseDir: string): Loc {
 }
 
 /** Import `file` and return the workflows it exports. */
-export async function loadWorkflowFile(file: string): Promise<LoadResult> {
+export async function loadWorkflowFile(file: string, display: string = file): Promise<LoadResult> {
   const abs = resolvePath(file);
   const baseDir = dirname(abs);
   const fileLoc: Loc = { file: abs.slice(baseDir.length + 1), line: 1, col: 1 };
   const fail = (d: Diagnostic): LoadResult => ({ file: abs, workflows: [], diagnostics: [d], baseDir });
   try {
-    if (!statSync(abs).isFile()) return fail(error("unreadable-file", `${file} is not a file`));
+    if (!statSync(abs).isFile()) return fail(error("unreadable-file", `${display} is not a file`));
     accessSync(abs, constants.R_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String((e as Error).message);
-    return fail(error("unreadable-file", `cannot read workflow file ${file}: ${why}`));
+    return fail(error("unreadable-file", `cannot read workflow file ${display}: ${why}`));
   }
   ensureLoader();
   let mod: Record<string, unknown>;

@@ -1,0 +1,45 @@
+/** Every Argo golden is a valid Workflow under the strict Argo schema, and reads the same in YAML 1.1 and 1.2. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import YAML from "yaml";
+import { argoBackend, stepGroups } from "../backends/argo/argo-backend.js";
+import { readTree } from "./helpers/golden.js";
+import { repoPath } from "./helpers/paths.js";
+import { argoValidator, errorsText } from "./helpers/schemas.js";
+
+const goldens = [...readTree(repoPath("golden", "argo"))].filter(([p]) => p.endsWith(".yaml"));
+
+describe("argo goldens", () => {
+  test("there are Argo goldens to check", () => assert.ok(goldens.length >= 10, `only ${goldens.length}`));
+  for (const [path, text] of goldens) {
+    test(`${path} validates against the Argo schema and reads the same under YAML 1.1 and 1.2`, () => {
+      const docs11 = YAML.parseAllDocuments(text, { version: "1.1" }).map((d) => d.toJS());
+      const docs12 = YAML.parseAllDocuments(text, { version: "1.2" }).map((d) => d.toJS());
+      assert.deepEqual(docs11, docs12);
+      for (const doc of docs12) {
+        const v = argoValidator(doc.kind);
+        assert.ok(v(doc), `${path}: ${errorsText(v)}`);
+      }
+    });
+  }
+});
+
+describe("argo backend", () => {
+  test("declares a decision for every feature", () => {
+    for (const [f, s] of Object.entries(argoBackend.capabilities)) assert.ok(s !== undefined, f);
+  });
+  test("a plain sequence of parallel groups becomes a steps template, anything else a DAG", () => {
+    const loc = { file: "x.ts", line: 1, col: 1 };
+    const step = (name: string, deps: string[]) => ({
+      kind: "container" as const,
+      name,
+      loc,
+      image: "alpine",
+      ...(deps.length ? { depends: deps.length === 1 ? { kind: "on" as const, step: deps[0]!, status: "ok" as const } : { kind: "and" as const, of: deps.map((d) => ({ kind: "on" as const, step: d, status: "ok" as const })) } } : {}),
+    });
+    const wf = (steps: ReturnType<typeof step>[]) => ({ kind: "Workflow" as const, irVersion: 1 as const, name: "w", source: "x.ts", loc, config: {}, params: [], steps });
+    assert.deepEqual(stepGroups(wf([step("a", []), step("b", ["a"]), step("c", ["a"]), step("d", ["b", "c"])]))?.map((g) => g.map((s) => s.name)), [["a"], ["b", "c"], ["d"]]);
+    assert.equal(stepGroups(wf([step("a", []), step("b", ["a"]), step("c", ["a"]), step("d", ["b"])])), undefined);
+    assert.equal(stepGroups(wf([step("a", []), step("b", []), step("c", ["a"])])), undefined);
+  });
+});

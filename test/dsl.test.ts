@@ -1,0 +1,150 @@
+/** The DSL itself, used directly as a library. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  concurrent,
+  createParameterArtifact,
+  dag,
+  param,
+  runContainer,
+  runScript,
+  setDependencies,
+  workflow,
+} from "../src/index.js";
+import { parseDependsText } from "../src/dsl/depends-text.js";
+import { dedent } from "../src/dsl/function-source.js";
+import { toValue } from "../src/dsl/values.js";
+import { needsQuotes, toYaml } from "../backends/common/yaml.js";
+import YAML from "yaml";
+
+const names = (wf: ReturnType<typeof workflow>) => wf.ir.steps.map((s) => s.name);
+const deps = (wf: ReturnType<typeof workflow>, name: string) => wf.ir.steps.find((s) => s.name === name)?.depends;
+
+describe("DSL", () => {
+  test("two workflows built in one process, even nested, never share state", () => {
+    let inner: ReturnType<typeof workflow> | undefined;
+    const outer = workflow("outer", () => {
+      runContainer({ stepName: "a", image: "alpine" });
+      inner = workflow("inner", () => {
+        runContainer({ stepName: "a", image: "busybox" });
+      });
+      runContainer({ stepName: "b", image: "alpine" });
+    });
+    assert.deepEqual(names(outer), ["a", "b"]);
+    assert.deepEqual(names(inner!), ["a"]);
+    assert.equal(inner!.ir.steps[0]!.image, "busybox");
+    assert.deepEqual(deps(outer, "b"), { kind: "on", step: "a", status: "ok" });
+  });
+
+  test("DSL calls outside workflow() throw a located error", () => {
+    assert.throws(() => runContainer({ image: "alpine" }), /runContainer\(\) must be called inside the body of workflow/);
+  });
+
+  test("auto names come from the image or function and count up in call order", () => {
+    const wf = workflow("names", () => {
+      runContainer({ image: "alpine:3.20" });
+      runContainer({ image: "ghcr.io/org/my_tool@sha256:abc" });
+      runContainer({ image: "alpine:3.19" });
+      runScript({ image: "node:20", source: function computeTotals() { return 1; } });
+    });
+    assert.deepEqual(names(wf), ["alpine", "my-tool", "alpine-2", "compute-totals"]);
+  });
+
+  test("built workflows are frozen", () => {
+    const wf = workflow("frozen", () => void runContainer({ image: "alpine" }));
+    assert.ok(Object.isFrozen(wf) && Object.isFrozen(wf.ir) && Object.isFrozen(wf.ir.steps[0]));
+  });
+
+  test("sequence, concurrent and a DAG section wire the expected edges", () => {
+    const wf = workflow("edges", () => {
+      runContainer({ stepName: "s", image: "x" });
+      concurrent([() => runContainer({ stepName: "p", image: "x" }), () => runContainer({ stepName: "q", image: "x" })]);
+      dag([[() => runContainer({ stepName: "A", image: "x" }), () => runContainer({ stepName: "B", image: "x" })], [() => runContainer({ stepName: "A", image: "x" }), () => runContainer({ stepName: "C", image: "x" })]]);
+      runContainer({ stepName: "t", image: "x" });
+    });
+    assert.equal(wf.diagnostics.length, 0, JSON.stringify(wf.diagnostics));
+    const on = (step: string) => ({ kind: "on", step, status: "ok" });
+    assert.deepEqual(deps(wf, "p"), on("s"));
+    assert.deepEqual(deps(wf, "A"), { kind: "and", of: [on("p"), on("q")] });
+    assert.deepEqual(deps(wf, "B"), on("A"));
+    assert.deepEqual(deps(wf, "t"), { kind: "and", of: [on("B"), on("C")] });
+  });
+
+  test("consecutive setDependencies form one section whose edges are exactly the declared ones", () => {
+    const wf = workflow("sd", () => {
+      runContainer({ stepName: "pre", image: "x" });
+      setDependencies(() => runContainer({ stepName: "A", image: "x" }), []);
+      setDependencies(() => runContainer({ stepName: "B", image: "x" }), "A.Failed || A.Errored");
+      setDependencies(() => runContainer({ stepName: "C", image: "x" }), ["A"]);
+      runContainer({ stepName: "post", image: "x" });
+    });
+    assert.deepEqual(deps(wf, "A"), { kind: "on", step: "pre", status: "ok" });
+    assert.deepEqual(deps(wf, "B"), { kind: "or", of: [{ kind: "on", step: "A", status: "failed" }, { kind: "on", step: "A", status: "errored" }] });
+    assert.deepEqual(deps(wf, "post"), { kind: "and", of: [{ kind: "on", step: "B", status: "ok" }, { kind: "on", step: "C", status: "ok" }] });
+  });
+
+  test("using an output adds a data edge; ordering alone never passes data", () => {
+    const wf = workflow("data", () => {
+      let a!: ReturnType<typeof runContainer>;
+      concurrent([
+        () => (a = runContainer({ stepName: "a", image: "x", output: createParameterArtifact("/tmp/o", { name: "o" }) })),
+        () => runContainer({ stepName: "b", image: "x" }),
+      ]);
+      setDependencies(() => runContainer({ stepName: "c", image: "x", args: [a.outputs.o!] }), ["b"]);
+    });
+    assert.deepEqual(deps(wf, "c"), { kind: "and", of: [{ kind: "on", step: "b", status: "ok" }, { kind: "on", step: "a", status: "ok" }] });
+  });
+
+  test("template strings carry references as structured values", () => {
+    let v: unknown;
+    workflow("tokens", () => {
+      const day = param("day");
+      const s = runContainer({ stepName: "s", image: "x" });
+      v = toValue(`--day=${day} --from=${s.result}!`);
+      runContainer({ image: "x", args: [day, s.result] });
+    });
+    assert.deepEqual(v, {
+      kind: "concat",
+      parts: ["--day=", { kind: "param", name: "day" }, " --from=", { kind: "result", step: "s" }, "!"],
+    });
+  });
+
+  test("dependency text parses with precedence and statuses", () => {
+    assert.deepEqual(parseDependsText("a && !b.Failed || c.AnySucceeded"), {
+      kind: "or",
+      of: [
+        { kind: "and", of: [{ kind: "on", step: "a", status: "ok" }, { kind: "not", of: { kind: "on", step: "b", status: "failed" } }] },
+        { kind: "on", step: "c", status: "anySucceeded" },
+      ],
+    });
+    assert.throws(() => parseDependsText("a &&"), /expected a step name/);
+    assert.throws(() => parseDependsText("a.Done"), /unknown status "Done"/);
+  });
+
+  test("a function source becomes its body, dedented", () => {
+    const wf = workflow("fn", () => {
+      runScript({
+        image: "node:20",
+        source: (x = { a: "}" }) => {
+          // a comment with a brace }
+          console.log(x.a);
+        },
+      });
+      runScript({ image: "node:20", source: () => console.log("expr") });
+    });
+    const src = wf.ir.steps.map((s) => (s.kind === "script" ? s.source : ""));
+    assert.equal(src[0], '// a comment with a brace }\nconsole.log(x.a);\n');
+    assert.equal(src[1], 'console.log("expr")\n');
+    assert.equal(dedent("\n    a\n      b\n"), "a\n  b\n");
+  });
+});
+
+describe("YAML for YAML 1.1 and 1.2 readers", () => {
+  const specials = ["yes", "no", "on", "off", "y", "n", "~", "null", "0123", "1_000", "0o17", "0x1F", "1e3", ".inf", "12:30", "2024-01-01", "true", "<<", "="];
+  test("every special is quoted and reads back as the same string in both versions", () => {
+    const text = toYaml({ values: specials, plain: ["hello", "a b"] });
+    for (const version of ["1.1", "1.2"] as const) assert.deepEqual(YAML.parse(text, { version }), { values: specials, plain: ["hello", "a b"] });
+    for (const s of specials) assert.ok(needsQuotes(s), s);
+    assert.ok(!needsQuotes("hello"));
+  });
+});
