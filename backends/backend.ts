@@ -33,7 +33,13 @@ export interface Backend {
   readonly name: string;
   readonly description: string;
   readonly capabilities: Capabilities;
+  /**
+   * Target options. Each is also a CLI flag `--<target>-<option> <value>` (e.g.
+   * `--airflow-version 3`), besides the generic `--option key=value`.
+   */
   readonly options: Readonly<Record<string, BackendOption>>;
+  /** Option sets that the golden suite compiles every fixture with, besides the defaults (golden/<target>-<variant>/). */
+  readonly goldenVariants?: readonly { readonly name: string; readonly options: Readonly<Record<string, string>> }[];
   /** Compile one workflow; problems go into `ctx.diagnostics`. */
   compile(wf: WorkflowIR, ctx: CompileContext): OutputFile[];
   /** How several files are shown on stdout (e.g. YAML documents joined by `---`). */

@@ -3,106 +3,196 @@
  * diagnostic; nothing throws. Backends add their own target-specific checks.
  */
 import { error, suggest, warning, type Diagnostic } from "./diagnostics.js";
-import { buildGraph, depAtoms, findCycle, refsOfStep } from "./ir/graph.js";
+import {
+  allSteps,
+  buildGraph,
+  depAtoms,
+  findCycle,
+  isPodStep,
+  refsOfStep,
+  refsOfValue,
+  stepScopes,
+  valuesOfCondition,
+  type StepScope,
+} from "./ir/graph.js";
 import { checkSchema } from "./ir/schema.js";
-import type { Depends, Step, WorkflowIR } from "./ir/types.js";
+import type { Depends, Ref, Step, WorkflowIR } from "./ir/types.js";
 
 const TOKEN_CHARS = /[\uE000\uE001]/;
 /** States after which a step's outputs may not exist. */
 const NO_OUTPUT_STATES = new Set(["failed", "errored", "skipped", "omitted", "allFailed", "any"]);
 
+function scopeName(sc: StepScope): string {
+  return sc.id === "main" ? "the main graph" : sc.id === "onExit" ? "the exit handler" : `the body of execWhile step "${sc.owner!.name}"`;
+}
+
 export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const m of checkSchema(wf)) out.push(error("ir-schema", `internal: the IR does not match its schema: ${m}`, wf.loc));
-  const g = buildGraph(wf);
-  const names = [...g.byName.keys()];
   const params = new Set(wf.params.map((p) => p.name));
+  const everything = allSteps(wf);
+  const stepScope = new Map<string, StepScope>();
+  for (const sc of stepScopes(wf)) for (const s of sc.steps) if (!stepScope.has(s.name)) stepScope.set(s.name, sc);
+  const allNames = [...stepScope.keys()];
+  const volumes = new Set((wf.config.volumes ?? []).map((v) => v.name));
   if (wf.steps.length === 0) out.push(error("empty-workflow", `workflow "${wf.name}" has no steps`, wf.loc));
 
-  for (const s of wf.steps) {
-    if (g.byName.get(s.name) !== s) continue; // duplicates were reported when created
-    for (const a of depAtoms(s.depends)) {
-      if (a.step === s.name) out.push(error("self-dependency", `step "${s.name}" cannot depend on itself`, s.loc));
-      else if (!g.byName.has(a.step)) {
-        out.push(error("unknown-step", `step "${s.name}" depends on unknown step "${a.step}"${suggest(a.step, names)}`, s.loc));
-      }
-    }
-    for (const r of refsOfStep(s)) {
-      if (r.kind === "param") {
-        if (!params.has(r.name)) {
-          out.push(error("unknown-param", `step "${s.name}" uses unknown parameter "${r.name}"${suggest(r.name, params)}`, s.loc));
-        }
-        continue;
-      }
-      const producer = g.byName.get(r.step);
-      if (!producer) {
-        out.push(error("unknown-step", `step "${s.name}" uses the output of unknown step "${r.step}"${suggest(r.step, names)}`, s.loc));
-        continue;
-      }
-      if (r.step === s.name) {
-        out.push(error("self-reference", `step "${s.name}" cannot use its own output`, s.loc));
-        continue;
-      }
-      if (r.kind === "output") {
-        const outs = (producer.outputs ?? []).map((o) => o.name);
-        if (!outs.includes(r.output)) {
-          const declared = outs.length ? `it declares ${outs.map((o) => `"${o}"`).join(", ")}` : "it declares no outputs";
+  for (const sc of stepScopes(wf)) {
+    const g = buildGraph(sc.steps);
+    const names = [...g.byName.keys()];
+    if (sc.owner && sc.steps.length === 0) out.push(error("empty-loop", `execWhile step "${sc.owner.name}" has an empty body`, sc.owner.loc));
+    for (const s of sc.steps) {
+      if (g.byName.get(s.name) !== s) continue; // duplicates were reported when created
+      for (const a of depAtoms(s.depends)) {
+        if (a.step === s.name) out.push(error("self-dependency", `step "${s.name}" cannot depend on itself`, s.loc));
+        else if (!g.byName.has(a.step)) {
+          const elsewhere = stepScope.get(a.step);
           out.push(
-            error(
-              "unknown-output",
-              `step "${s.name}" uses output "${r.output}" of step "${r.step}", which has no such output${suggest(r.output, outs)}; ${declared}`,
-              s.loc,
-            ),
+            elsewhere
+              ? error("cross-graph", `step "${s.name}" in ${scopeName(sc)} cannot depend on step "${a.step}" in ${scopeName(elsewhere)}`, s.loc)
+              : error("unknown-step", `step "${s.name}" depends on unknown step "${a.step}"${suggest(a.step, names)}`, s.loc),
           );
         }
       }
-      const waits = waitStates(s.depends, r.step);
-      if (waits.length && waits.every((w) => NO_OUTPUT_STATES.has(w))) {
-        out.push(
-          error(
-            "not-upstream",
-            `step "${s.name}" uses the output of "${r.step}" but runs when "${r.step}" is ${waits.join("/")}, when that output may not exist`,
-            s.loc,
-          ),
-        );
+      const refs: Ref[] = [...refsOfStep(s)];
+      const condRefs = s.kind === "while" ? valuesOfCondition(s.condition).flatMap((v) => refsOfValue(v)) : [];
+      for (const r of refs) checkRef(r, s, sc, g.byName, false);
+      const body = s.kind === "while" ? buildGraph(s.body).byName : undefined;
+      for (const r of condRefs) checkRef(r, s, sc, body!, true);
+      if (isPodStep(s)) {
+        for (const a of s.inputArtifacts ?? []) {
+          if (a.from.kind !== "step") continue;
+          const p = g.byName.get(a.from.step);
+          if (!p) {
+            out.push(error("unknown-step", `step "${s.name}" takes artifact "${a.from.artifact}" of unknown step "${a.from.step}"${suggest(a.from.step, names)}`, a.loc));
+            continue;
+          }
+          const arts = isPodStep(p) ? (p.outputArtifacts ?? []).map((x) => x.name) : [];
+          if (!arts.includes(a.from.artifact)) {
+            out.push(
+              error(
+                "unknown-artifact",
+                `step "${s.name}" takes artifact "${a.from.artifact}" of step "${a.from.step}", which has no such output artifact${suggest(a.from.artifact, arts)}`,
+                a.loc,
+              ),
+            );
+          }
+        }
+        for (const m of s.volumeMounts ?? []) {
+          if (!volumes.has(m.volume)) {
+            out.push(error("unknown-volume", `step "${s.name}" mounts unknown volume "${m.volume}"${suggest(m.volume, volumes)}`, s.loc));
+          }
+        }
+        const seenEnv = new Map<string, string>();
+        for (const e of s.env ?? []) seenEnv.set(e.name, "env");
+        for (const e of s.secretEnv ?? []) {
+          if (seenEnv.has(e.name)) {
+            out.push(error("duplicate-env", `step "${s.name}" sets env var "${e.name}" twice (from ${seenEnv.get(e.name)} and secret "${e.secret}")`, s.loc));
+          }
+          seenEnv.set(e.name, `secret "${e.secret}"`);
+          if (e.namespace !== undefined && wf.config.namespace !== undefined && e.namespace !== wf.config.namespace) {
+            out.push(
+              error(
+                "secret-namespace",
+                `secret "${e.secret}" is in namespace "${e.namespace}" but the workflow runs in "${wf.config.namespace}": a pod can only read secrets of its own namespace`,
+                s.loc,
+              ),
+            );
+          }
+        }
       }
-    }
-    const seenOut = new Set<string>();
-    for (const o of s.outputs ?? []) {
-      if (seenOut.has(o.name)) out.push(error("duplicate-output", `step "${s.name}" declares output "${o.name}" twice`, o.loc));
-      seenOut.add(o.name);
-    }
-    const seenEnv = new Map<string, string>();
-    for (const e of s.env ?? []) seenEnv.set(e.name, "env");
-    for (const e of s.secretEnv ?? []) {
-      if (seenEnv.has(e.name)) {
-        out.push(error("duplicate-env", `step "${s.name}" sets env var "${e.name}" twice (from ${seenEnv.get(e.name)} and secret "${e.secret}")`, s.loc));
+      const seenOut = new Set<string>();
+      for (const o of [...(s.outputs ?? []), ...(isPodStep(s) ? (s.outputArtifacts ?? []) : [])]) {
+        if (seenOut.has(o.name)) out.push(error("duplicate-output", `step "${s.name}" declares output "${o.name}" twice`, o.loc));
+        seenOut.add(o.name);
       }
-      seenEnv.set(e.name, `secret "${e.secret}"`);
-      if (e.namespace !== undefined && wf.config.namespace !== undefined && e.namespace !== wf.config.namespace) {
-        out.push(
-          error(
-            "secret-namespace",
-            `secret "${e.secret}" is in namespace "${e.namespace}" but the workflow runs in "${wf.config.namespace}": a pod can only read secrets of its own namespace`,
-            s.loc,
-          ),
-        );
+      if (s.loop?.kind === "items") {
+        if (s.loop.items.length === 0) out.push(error("empty-map", `map over step "${s.name}" has no items`, s.loc));
       }
+      checkText(s, out);
     }
-    checkText(s, out);
+    const cycle = findCycle(g);
+    if (cycle) out.push(error("cycle", `dependency cycle: ${cycle.join(" -> ")}`, g.byName.get(cycle[0]!)!.loc));
   }
-  const cycle = findCycle(g);
-  if (cycle) {
-    const first = g.byName.get(cycle[0]!)!;
-    out.push(error("cycle", `dependency cycle: ${cycle.join(" -> ")}`, first.loc));
+
+  function checkRef(r: Ref, s: Step, sc: StepScope, visible: ReadonlyMap<string, Step>, inCondition: boolean): void {
+    switch (r.kind) {
+      case "param":
+        if (!params.has(r.name)) out.push(error("unknown-param", `step "${s.name}" uses unknown parameter "${r.name}"${suggest(r.name, params)}`, s.loc));
+        return;
+      case "item": {
+        if (!s.loop) {
+          out.push(error("item-outside-map", `step "${s.name}" uses a map item but is not fanned out by map()`, s.loc));
+          return;
+        }
+        if (s.loop.kind === "items" && r.index !== undefined && !(r.index < (s.loop.items[0]?.length ?? 0))) {
+          out.push(error("item-index", `step "${s.name}" uses map list #${r.index + 1}, but map() was given ${s.loop.items[0]?.length ?? 0}`, s.loc));
+        }
+        return;
+      }
+      case "workflow":
+        if (r.field === "status" && sc.id !== "onExit") {
+          out.push(error("status-outside-exit", `step "${s.name}" reads the workflow's status, which is only known in an exit handler (setExitHandler)`, s.loc));
+        }
+        return;
+      case "result":
+      case "output": {
+        const producer = visible.get(r.step);
+        if (!producer) {
+          const elsewhere = stepScope.get(r.step);
+          if (elsewhere) {
+            out.push(error("cross-graph", `step "${s.name}" in ${inCondition ? `the condition of ${scopeName(sc)}` : scopeName(sc)} cannot use the output of step "${r.step}" in ${scopeName(elsewhere)}`, s.loc));
+          } else {
+            out.push(error("unknown-step", `step "${s.name}" uses the output of unknown step "${r.step}"${suggest(r.step, allNames)}`, s.loc));
+          }
+          return;
+        }
+        if (r.step === s.name && !inCondition) {
+          out.push(error("self-reference", `step "${s.name}" cannot use its own output`, s.loc));
+          return;
+        }
+        if (r.kind === "output") {
+          const outs = (producer.outputs ?? []).map((o) => o.name);
+          if (!outs.includes(r.output)) {
+            const arts = isPodStep(producer) ? (producer.outputArtifacts ?? []).map((a) => a.name) : [];
+            const declared = outs.length ? `it declares ${outs.map((o) => `"${o}"`).join(", ")}` : "it declares no output parameters";
+            out.push(
+              error(
+                "unknown-output",
+                arts.includes(r.output)
+                  ? `step "${s.name}" uses artifact "${r.output}" of step "${r.step}" as a value; pass it with input: [${r.step}.artifact("${r.output}")] instead`
+                  : `step "${s.name}" uses output "${r.output}" of step "${r.step}", which has no such output${suggest(r.output, outs)}; ${declared}`,
+                s.loc,
+              ),
+            );
+          }
+        }
+        if (!inCondition) {
+          const waits = waitStates(s.depends, r.step);
+          if (waits.length && waits.every((w) => NO_OUTPUT_STATES.has(w))) {
+            out.push(
+              error(
+                "not-upstream",
+                `step "${s.name}" uses the output of "${r.step}" but runs when "${r.step}" is ${waits.join("/")}, when that output may not exist`,
+                s.loc,
+              ),
+            );
+          }
+        }
+      }
+    }
   }
+
   for (const p of wf.params) {
     if (p.default !== undefined && TOKEN_CHARS.test(p.default)) {
       out.push(error("ref-in-text", `parameter "${p.name}": a default cannot refer to a parameter or step output`, p.loc));
     }
   }
   const unusedParams = new Set(params);
-  for (const s of wf.steps) for (const r of refsOfStep(s)) if (r.kind === "param") unusedParams.delete(r.name);
+  for (const s of everything) {
+    for (const r of refsOfStep(s)) if (r.kind === "param") unusedParams.delete(r.name);
+    if (s.kind === "while") for (const v of valuesOfCondition(s.condition)) for (const r of refsOfValue(v)) if (r.kind === "param") unusedParams.delete(r.name);
+  }
   for (const p of wf.params) {
     if (unusedParams.has(p.name)) out.push(warning("unused-param", `parameter "${p.name}" is never used`, p.loc));
   }
@@ -118,12 +208,15 @@ function waitStates(d: Depends | undefined, step: string): string[] {
 
 /** References only work as values; one that ended up in plain text (an image, a path) is a mistake. */
 function checkText(s: Step, out: Diagnostic[]): void {
-  const fields: [string, string | undefined][] = [
-    ["image", s.image],
-    ["workingDir", s.workingDir],
-    ["source", s.kind === "script" ? s.source : undefined],
-  ];
-  for (const o of s.outputs ?? []) fields.push([`output "${o.name}" path`, o.path]);
+  const fields: [string, string | undefined][] = [];
+  if (isPodStep(s)) {
+    fields.push(["image", s.image], ["workingDir", s.workingDir]);
+    if (s.kind === "script") fields.push(["source", s.source]);
+    for (const a of s.outputArtifacts ?? []) fields.push([`artifact "${a.name}" path`, a.path]);
+    for (const a of s.inputArtifacts ?? []) fields.push([`artifact "${a.name}" path`, a.path]);
+  }
+  if (s.kind === "resource") fields.push(["manifest", s.manifest]);
+  for (const o of s.outputs ?? []) fields.push([`output "${o.name}" path`, o.path ?? o.jsonPath]);
   for (const [what, text] of fields) {
     if (text !== undefined && TOKEN_CHARS.test(text)) {
       out.push(

@@ -32,7 +32,7 @@ describe("DSL", () => {
     });
     assert.deepEqual(names(outer), ["a", "b"]);
     assert.deepEqual(names(inner!), ["a"]);
-    assert.equal(inner!.ir.steps[0]!.image, "busybox");
+    assert.equal((inner!.ir.steps[0] as { image: string }).image, "busybox");
     assert.deepEqual(deps(outer, "b"), { kind: "on", step: "a", status: "ok" });
   });
 

@@ -2,16 +2,21 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BACKENDS } from "../backends/registry.js";
-import { compileFixture, goldenDir, listFixtures, readTree, UPDATE, writeGolden } from "./helpers/golden.js";
+import { compileFixture, goldenDir, goldenTargetFilter, listFixtures, readTree, UPDATE, writeGolden } from "./helpers/golden.js";
 
 const fixtures = listFixtures();
 
-for (const backend of BACKENDS) {
-  describe(`golden ${backend.name}`, () => {
+const runs = BACKENDS.flatMap((b) => [
+  { dir: b.name, target: b.name, options: {} as Readonly<Record<string, string>> },
+  ...(b.goldenVariants ?? []).map((v) => ({ dir: `${b.name}-${v.name}`, target: b.name, options: v.options })),
+]).filter((r) => goldenTargetFilter(r.target) || goldenTargetFilter(r.dir));
+
+for (const run of runs) {
+  describe(`golden ${run.dir}`, () => {
     for (const fixture of fixtures) {
       test(fixture, async () => {
-        const got = await compileFixture(fixture, backend.name);
-        const dir = goldenDir(backend.name, fixture);
+        const got = await compileFixture(fixture, run.target, run.options);
+        const dir = goldenDir(run.dir, fixture);
         if (UPDATE) {
           writeGolden(dir, got.files);
           return;

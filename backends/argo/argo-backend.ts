@@ -9,7 +9,7 @@
  */
 import type { Backend, CompileContext, OutputFile } from "../backend.js";
 import type { Capabilities } from "../../src/ir/features.js";
-import { buildGraph, depAtoms, isPlainAnd, parentsOf, topoOrder } from "../../src/ir/graph.js";
+import { buildGraph, depAtoms, isPlainAnd, isPodStep, parentsOf, topoOrder, valuesOfStep } from "../../src/ir/graph.js";
 import type { DepStatus, Depends, Ref, Step, Value, WorkflowIR } from "../../src/ir/types.js";
 import { mangle, NameTable, shortHash, type NameRule } from "../common/names.js";
 import { toYaml } from "../common/yaml.js";
@@ -40,6 +40,38 @@ const capabilities: Capabilities = {
   namespace: "yes",
   labels: "yes",
   annotations: "yes",
+  "resource-step": { unsupported: "not implemented yet" },
+  "template-ref-step": { unsupported: "not implemented yet" },
+  "while-loop": { unsupported: "not implemented yet" },
+  "resource-output": { unsupported: "not implemented yet" },
+  "declared-secret": { unsupported: "not implemented yet" },
+  condition: { unsupported: "not implemented yet" },
+  "loop-items": { unsupported: "not implemented yet" },
+  "loop-from": { unsupported: "not implemented yet" },
+  "loop-parallelism": { unsupported: "not implemented yet" },
+  "fan-in": { unsupported: "not implemented yet" },
+  "exit-handler": { unsupported: "not implemented yet" },
+  "workflow-status": { unsupported: "not implemented yet" },
+  "workflow-name": { unsupported: "not implemented yet" },
+  "artifact-passing": { unsupported: "not implemented yet" },
+  "output-artifact": { unsupported: "not implemented yet" },
+  "artifact-store": { unsupported: "not implemented yet" },
+  "artifact-git": { unsupported: "not implemented yet" },
+  "artifact-http": { unsupported: "not implemented yet" },
+  volume: { unsupported: "not implemented yet" },
+  "volume-mount": { unsupported: "not implemented yet" },
+  tolerations: { unsupported: "not implemented yet" },
+  affinity: { unsupported: "not implemented yet" },
+  "security-context": { unsupported: "not implemented yet" },
+  sidecar: { unsupported: "not implemented yet" },
+  daemon: { unsupported: "not implemented yet" },
+  cache: { unsupported: "not implemented yet" },
+  cron: { unsupported: "not implemented yet" },
+  "reusable-template": { unsupported: "not implemented yet" },
+  parallelism: { unsupported: "not implemented yet" },
+  "pod-gc": { unsupported: "not implemented yet" },
+  "image-pull-secrets": { unsupported: "not implemented yet" },
+  dns: { unsupported: "not implemented yet" },
 };
 
 /**
@@ -218,6 +250,8 @@ class ArgoCompiler {
 
   private refPath(r: Ref): string {
     if (r.kind === "param") return `workflow.parameters.${r.name}`;
+    if (r.kind === "item") return r.field !== undefined ? `item.${r.field}` : r.index !== undefined ? `item.v${r.index}` : "item";
+    if (r.kind === "workflow") return `workflow.${r.field}`;
     const scope = this.mode === "steps" ? "steps" : "tasks";
     const step = this.names.get(r.step);
     return r.kind === "result" ? `${scope}.${step}.outputs.result` : `${scope}.${step}.outputs.parameters.${r.output}`;
@@ -229,7 +263,7 @@ class ArgoCompiler {
     const visit = (v: Value) => {
       const refs = typeof v === "string" ? [] : v.kind === "concat" ? v.parts.filter((p) => typeof p !== "string") : [v];
       for (const r of refs as Ref[]) {
-        if (r.kind === "param") continue;
+        if (r.kind !== "result" && r.kind !== "output") continue;
         const key = JSON.stringify(r);
         if (seen.has(key)) continue;
         const base = `${this.names.get(r.step)}-${r.kind === "result" ? "result" : r.output}`;
@@ -238,16 +272,14 @@ class ArgoCompiler {
         seen.set(key, { name, ref: r, key });
       }
     };
-    for (const v of s.command ?? []) visit(v);
-    for (const v of s.args ?? []) visit(v);
-    for (const e of s.env ?? []) visit(e.value);
+    for (const v of valuesOfStep(s)) visit(v);
     return [...seen.values()];
   }
 
   /** A value as text inside the step's own template. */
   private render(v: Value, inputs: Map<string, string>): string {
     const parts: (string | Ref)[] = typeof v === "string" ? [v] : v.kind === "concat" ? [...v.parts] : [v];
-    const inner = (r: Ref) => (r.kind === "param" ? `workflow.parameters.${r.name}` : `inputs.parameters.${inputs.get(JSON.stringify(r))}`);
+    const inner = (r: Ref) => (r.kind === "result" || r.kind === "output" ? `inputs.parameters.${inputs.get(JSON.stringify(r))}` : this.refPath(r));
     const literalNeedsExpr = parts.some((p) => typeof p === "string" && p.includes("{{"));
     if (!literalNeedsExpr) return parts.map((p) => (typeof p === "string" ? p : `{{${inner(p)}}}`)).join("");
     // Argo resolves every `{{...}}` and offers no escape: text with `{{` travels as an
@@ -256,7 +288,8 @@ class ArgoCompiler {
       .map((p) => {
         if (typeof p === "string") return exprString(p);
         if (p.kind === "param") return `workflow.parameters['${p.name}']`;
-        return `inputs.parameters['${inputs.get(JSON.stringify(p))}']`;
+        if (p.kind === "result" || p.kind === "output") return `inputs.parameters['${inputs.get(JSON.stringify(p))}']`;
+        return this.refPath(p);
       })
       .join(" + ");
     return `{{=${expr}}}`;
@@ -267,13 +300,14 @@ class ArgoCompiler {
   }
 
   private template(s: Step): Json {
+    if (!isPodStep(s)) throw new Error(`internal: argo cannot lower a ${s.kind} step yet`);
     const name = this.templates.get(s.name)!;
     const inputs = this.inputsOf(s);
     const inputMap = new Map(inputs.map((i) => [i.key, i.name]));
     const t: Json = { name };
     if (inputs.length) t.inputs = { parameters: inputs.map((i) => ({ name: i.name })) };
     if (s.outputs?.length) {
-      t.outputs = { parameters: s.outputs.map((o) => ({ name: o.name, valueFrom: { path: this.text(o.path) } })) };
+      t.outputs = { parameters: s.outputs.map((o) => ({ name: o.name, valueFrom: { path: this.text(o.path ?? "") } })) };
     }
     if (s.nodeSelector) t.nodeSelector = { ...s.nodeSelector };
     if (s.timeout !== undefined) t.activeDeadlineSeconds = Math.ceil(s.timeout);

@@ -159,7 +159,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .showSuggestionAfterError(true);
 
-  program
+  const compile = program
     .command("compile")
     .description("compile workflow files to a target's manifests")
     .argument("<files...>", "workflow files (.ts)")
@@ -167,10 +167,30 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
     .option("-o, --out <dir>", "write files into this folder instead of printing them")
     .option("-w, --workflow <name>", "compile only the workflow with this name")
     .option("--check", "with -o: compare with the folder and fail listing stale files, writing nothing")
-    .option("--option <key=value>", "a target option (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .action(async (files: string[], opts: { target: string; out?: string; workflow?: string; check?: boolean; option: string[] }) => {
+    .option("--option <key=value>", "a target option (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[]);
+  // Every backend option is also a flag of its own: --<target>-<option> <value>.
+  const flagOptions: { flag: string; attr: string; backend: string; key: string }[] = [];
+  for (const b of BACKENDS) {
+    for (const [key, o] of Object.entries(b.options)) {
+      const flag = `--${b.name}-${key}`;
+      const attr = `${b.name}-${key}`.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+      const values = o.values ? ` (${o.values.join(", ")})` : "";
+      const def = o.default !== undefined ? `; default ${o.default}` : "";
+      compile.option(`${flag} <value>`, `${o.description}${values}${def}; target ${b.name} only`);
+      flagOptions.push({ flag, attr, backend: b.name, key });
+    }
+  }
+  compile.action(
+    async (files: string[], opts: { target: string; out?: string; workflow?: string; check?: boolean; option: string[] } & Record<string, unknown>) => {
       const backend = resolveTarget(opts.target);
-      const options = parseOptions(backend, opts.option);
+      const raw = [...opts.option];
+      for (const f of flagOptions) {
+        const v = opts[f.attr];
+        if (v === undefined) continue;
+        if (f.backend !== backend.name) throw new UsageError(`${f.flag} applies to target ${f.backend}, not ${backend.name}`);
+        raw.push(`${f.key}=${String(v)}`);
+      }
+      const options = parseOptions(backend, raw);
       if (opts.check && !opts.out) throw new UsageError("--check needs -o <dir> to compare with");
       const run = await compileFiles(io, files, backend, options, opts.workflow);
       printDiagnostics(io, run.diagnostics);
@@ -195,7 +215,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
       }
       writeAtomically(dir, outFiles);
       for (const f of outFiles) io.stderr(`wrote ${displayPath(io, dir, f.path)}\n`);
-    });
+    },
+  );
 
   program
     .command("validate")

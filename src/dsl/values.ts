@@ -10,7 +10,7 @@ import type { Ref, Value } from "../ir/types.js";
 
 const OPEN = "\uE000";
 const CLOSE = "\uE001";
-const TOKEN_RE = /\uE000(p|r|o):([^\uE000\uE001]*)\uE001/g;
+const TOKEN_RE = /\uE000(p|r|o|i|w):([^\uE000\uE001]*)\uE001/g;
 
 export const REF_BRAND: unique symbol = Symbol.for("couler.ref") as never;
 
@@ -28,6 +28,10 @@ export class ValueRef {
         return `${OPEN}r:${this.ref.step}${CLOSE}`;
       case "output":
         return `${OPEN}o:${this.ref.step}:${this.ref.output}${CLOSE}`;
+      case "item":
+        return `${OPEN}i:${this.ref.index ?? ""}:${this.ref.field ?? ""}${CLOSE}`;
+      case "workflow":
+        return `${OPEN}w:${this.ref.field}${CLOSE}`;
     }
   }
   toJSON(): Ref {
@@ -45,6 +49,14 @@ export type Input = string | number | boolean | ValueRef;
 function parseToken(kind: string, body: string): Ref | undefined {
   if (kind === "p") return { kind: "param", name: body };
   if (kind === "r") return { kind: "result", step: body };
+  if (kind === "w") return body === "name" || body === "status" ? { kind: "workflow", field: body } : undefined;
+  if (kind === "i") {
+    const [index, field] = body.split(":");
+    const ref: { kind: "item"; index?: number; field?: string } = { kind: "item" };
+    if (index) ref.index = Number(index);
+    if (field) ref.field = field;
+    return ref;
+  }
   const i = body.indexOf(":");
   if (i < 0) return undefined;
   return { kind: "output", step: body.slice(0, i), output: body.slice(i + 1) };

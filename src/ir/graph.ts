@@ -1,5 +1,5 @@
 /** Reading the step graph out of the IR: references, dependency atoms, order, cycles. */
-import type { DepOn, Depends, Ref, Step, Value, WorkflowIR } from "./types.js";
+import type { Condition, ContainerStep, DepOn, Depends, Ref, ScriptStep, Step, Value, WorkflowIR } from "./types.js";
 
 /** Every reference inside a value, in order. */
 export function refsOfValue(v: Value, out: Ref[] = []): Ref[] {
@@ -10,26 +10,89 @@ export function refsOfValue(v: Value, out: Ref[] = []): Ref[] {
   return out;
 }
 
-/** Every value a step carries, in a fixed order (command, args, env). */
-export function valuesOfStep(s: Step): Value[] {
-  const vs: Value[] = [];
-  for (const v of s.command ?? []) vs.push(v);
-  for (const v of s.args ?? []) vs.push(v);
-  for (const e of s.env ?? []) vs.push(e.value);
-  return vs;
-}
-
-export function refsOfStep(s: Step): Ref[] {
-  const out: Ref[] = [];
-  for (const v of valuesOfStep(s)) refsOfValue(v, out);
+/** Every value inside a condition, in order. */
+export function valuesOfCondition(c: Condition | undefined, out: Value[] = []): Value[] {
+  if (!c) return out;
+  switch (c.kind) {
+    case "compare":
+      out.push(c.left, c.right);
+      break;
+    case "and":
+    case "or":
+      for (const x of c.of) valuesOfCondition(x, out);
+      break;
+    case "not":
+      valuesOfCondition(c.of, out);
+      break;
+  }
   return out;
 }
 
-/** Steps whose outputs this step reads, de-duplicated, in first-use order. */
+export function isPodStep(s: Step): s is ContainerStep | ScriptStep {
+  return s.kind === "container" || s.kind === "script";
+}
+
+/**
+ * Every value a step passes to what it runs, in a fixed order: command, args, env (pod
+ * steps); arguments (template calls); the cache key. Not its `when` or loop.
+ */
+export function valuesOfStep(s: Step): Value[] {
+  const vs: Value[] = [];
+  if (isPodStep(s)) {
+    for (const v of s.command ?? []) vs.push(v);
+    for (const v of s.args ?? []) vs.push(v);
+    for (const e of s.env ?? []) vs.push(e.value);
+  } else if (s.kind === "templateRef") {
+    for (const a of s.arguments ?? []) vs.push(a.value);
+  }
+  if (s.cache) vs.push(s.cache.key);
+  return vs;
+}
+
+/**
+ * Every reference a step makes as a node of its graph: its values, its `when`, its loop
+ * source. (A while step's own condition reads its body, so it is not included.)
+ */
+export function refsOfStep(s: Step): Ref[] {
+  const out: Ref[] = [];
+  for (const v of valuesOfStep(s)) refsOfValue(v, out);
+  for (const v of valuesOfCondition(s.when)) refsOfValue(v, out);
+  if (s.loop?.kind === "from") out.push(s.loop.source);
+  return out;
+}
+
+/** Steps whose outputs or artifacts this step reads, de-duplicated, in first-use order. */
 export function producersOf(s: Step): string[] {
   const seen = new Set<string>();
-  for (const r of refsOfStep(s)) if (r.kind !== "param") seen.add(r.step);
+  for (const r of refsOfStep(s)) if (r.kind === "result" || r.kind === "output") seen.add(r.step);
+  if (isPodStep(s)) for (const a of s.inputArtifacts ?? []) if (a.from.kind === "step") seen.add(a.from.step);
   return [...seen];
+}
+
+/** One graph of steps: the main one, each while body, and the exit handler. */
+export interface StepScope {
+  /** `main`, `onExit`, or `while:<step name>`. */
+  readonly id: string;
+  readonly steps: readonly Step[];
+  /** The while step that owns this body. */
+  readonly owner?: Step;
+}
+
+/** All graphs of a workflow, outermost first. */
+export function stepScopes(wf: WorkflowIR): StepScope[] {
+  const out: StepScope[] = [];
+  const walk = (id: string, steps: readonly Step[], owner?: Step) => {
+    out.push(owner ? { id, steps, owner } : { id, steps });
+    for (const s of steps) if (s.kind === "while") walk(`while:${s.name}`, s.body, s);
+  };
+  walk("main", wf.steps);
+  if (wf.onExit) walk("onExit", wf.onExit);
+  return out;
+}
+
+/** Every step of the workflow, at any depth, in a fixed order. */
+export function allSteps(wf: WorkflowIR): Step[] {
+  return stepScopes(wf).flatMap((sc) => [...sc.steps]);
 }
 
 export function depAtoms(d: Depends | undefined, out: DepOn[] = []): DepOn[] {
@@ -86,9 +149,11 @@ export interface StepGraph {
   readonly children: ReadonlyMap<string, readonly string[]>;
 }
 
-export function buildGraph(wf: WorkflowIR): StepGraph {
+/** The graph of one scope's steps (the main graph by default). */
+export function buildGraph(wf: WorkflowIR | readonly Step[]): StepGraph {
+  const steps = Array.isArray(wf) ? (wf as readonly Step[]) : (wf as WorkflowIR).steps;
   const byName = new Map<string, Step>();
-  for (const s of wf.steps) if (!byName.has(s.name)) byName.set(s.name, s);
+  for (const s of steps) if (!byName.has(s.name)) byName.set(s.name, s);
   const parents = new Map<string, string[]>();
   const children = new Map<string, string[]>();
   for (const name of byName.keys()) children.set(name, []);
@@ -140,9 +205,10 @@ export function findCycle(g: StepGraph): string[] | undefined {
 }
 
 /** Kahn's order, ties broken by creation order. Assumes no cycle (cycle members are left out). */
-export function topoOrder(wf: WorkflowIR, g: StepGraph = buildGraph(wf)): string[] {
+export function topoOrder(wf: WorkflowIR | readonly Step[], g: StepGraph = buildGraph(wf)): string[] {
+  const steps = Array.isArray(wf) ? (wf as readonly Step[]) : (wf as WorkflowIR).steps;
   const index = new Map<string, number>();
-  wf.steps.forEach((s, i) => index.has(s.name) || index.set(s.name, i));
+  steps.forEach((s, i) => index.has(s.name) || index.set(s.name, i));
   const indeg = new Map<string, number>();
   for (const [n, ps] of g.parents) indeg.set(n, ps.length);
   // a small binary heap keyed by creation index keeps this O(n log n) for big graphs
@@ -192,6 +258,6 @@ export function topoOrder(wf: WorkflowIR, g: StepGraph = buildGraph(wf)): string
 }
 
 /** Steps nothing else waits for, in creation order. */
-export function sinks(wf: WorkflowIR, g: StepGraph = buildGraph(wf)): string[] {
+export function sinks(wf: WorkflowIR | readonly Step[], g: StepGraph = buildGraph(wf)): string[] {
   return [...g.byName.keys()].filter((n) => (g.children.get(n)?.length ?? 0) === 0);
 }

@@ -60,10 +60,17 @@ export async function cli(args: string[]): Promise<{ code: number; stdout: strin
   return { code, stdout, stderr };
 }
 
-export async function compileFixture(fixture: string, target: string): Promise<Compiled> {
+/** Targets the golden suite covers: all, or those named in GOLDEN_TARGETS (comma-separated). */
+export function goldenTargetFilter(name: string): boolean {
+  const only = process.env.GOLDEN_TARGETS;
+  return !only || only.split(",").map((s) => s.trim()).includes(name);
+}
+
+export async function compileFixture(fixture: string, target: string, options: Readonly<Record<string, string>> = {}): Promise<Compiled> {
   const out = mkdtempSync(join(tmpdir(), "couler-golden-"));
   try {
-    const r = await cli(["compile", fixture, "--target", target, "-o", out]);
+    const extra = Object.entries(options).flatMap(([k, v]) => ["--option", `${k}=${v}`]);
+    const r = await cli(["compile", fixture, "--target", target, ...extra, "-o", out]);
     const files = readTree(out);
     const diag = r.stderr
       .split("\n")
