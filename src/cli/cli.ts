@@ -10,6 +10,7 @@ import { BACKENDS, findBackend, targetNames } from "../../backends/registry.js";
 import { compileWorkflow } from "../compile.js";
 import { error, formatDiagnostic, sortDiagnostics, suggest, type Diagnostic } from "../diagnostics.js";
 import { loadWorkflowFile, type LoadResult } from "../loader/load.js";
+import { registerRunCommands } from "./run-command.js";
 
 export interface CliIO {
   stdout(text: string): void;
@@ -239,6 +240,10 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
       if (diags.some((x) => x.d.severity === "error")) code = 1;
       else io.stderr(`ok: ${files.join(", ")}\n`);
     });
+
+  registerRunCommands(program, io, (c) => {
+    code = c;
+  });
 
   program
     .command("targets")
