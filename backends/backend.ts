@@ -19,6 +19,12 @@ export interface CompileContext {
   readonly diagnostics: DiagnosticBag;
   /** Backend options from the CLI (`--option key=value`), already checked against `options`. */
   readonly options: Readonly<Record<string, string>>;
+  /**
+   * Values of secrets the workflow declared with createSecret(), by secret name. Never
+   * write them into a workflow manifest; a backend may emit them as a separate secret
+   * document when the user asks for it.
+   */
+  readonly secretValues?: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 export interface BackendOption {

@@ -41,6 +41,6 @@ export function compileWorkflow(
   if (bag.hasErrors) return { files: [], diagnostics: bag.items };
   for (const d of checkCapabilities(wf.ir, backend)) bag.add(d);
   if (bag.hasErrors) return { files: [], diagnostics: bag.items };
-  const files = backend.compile(wf.ir, { diagnostics: bag, options });
+  const files = backend.compile(wf.ir, { diagnostics: bag, options, secretValues: wf.secretValues });
   return { files: bag.hasErrors ? [] : files, diagnostics: bag.items };
 }

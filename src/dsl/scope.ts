@@ -9,16 +9,26 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { dirname, relative, sep } from "node:path";
 import { DiagnosticBag } from "../diagnostics.js";
 import { and } from "../ir/graph.js";
-import type { DepOn, Depends, Loc, Param, Step, WorkflowConfig } from "../ir/types.js";
+import type { Condition, DepOn, Depends, Loc, Loop, Param, SecretDecl, Step, WorkflowConfig } from "../ir/types.js";
 import { type AbsLoc, callerLoc } from "./location.js";
+
+type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** A step while the body runs: its dependencies are still being collected. */
 export interface StepDraft {
-  step: Omit<Step, "depends">;
+  step: DistOmit<Step, "depends">;
   /** Conjuncts of the step's `depends`; each is an edge or an expression. */
   deps: Depends[];
   /** Created with no predecessor inside a DAG section: gets the section's entry frontier. */
   sectionRoot?: boolean;
+  /** For a while step: the drafts of its body. */
+  body?: StepDraft[];
+}
+
+/** A map() call waiting for the one step its function creates. */
+export interface PendingLoop {
+  loop: Loop;
+  created: string[];
 }
 
 interface Section {
@@ -36,8 +46,23 @@ interface Sequence {
 
 export class WorkflowScope {
   readonly diagnostics = new DiagnosticBag();
+  /** The main graph's steps. */
   readonly steps: StepDraft[] = [];
+  /** The exit handler's steps. */
+  readonly onExit: StepDraft[] = [];
+  /** Where new steps go: the main list, a while body, or the exit handler. */
+  private readonly lists: StepDraft[][] = [this.steps];
+  /** Every step at any depth: step names are unique in the whole workflow. */
   readonly byName = new Map<string, StepDraft>();
+  /** Conditions of the enclosing `when` / otherwise / exit-handler blocks. */
+  readonly conditions: Condition[] = [];
+  /** Inside setExitHandler()'s function. */
+  inExitHandler = false;
+  /** Set by map() while its function runs. */
+  pendingLoop: PendingLoop | undefined;
+  readonly secrets: SecretDecl[] = [];
+  /** Secret values of createSecret(): kept out of the IR, handed to backends only on request. */
+  readonly secretValues = new Map<string, Readonly<Record<string, string>>>();
   readonly params: Param[] = [];
   config: { -readonly [K in keyof WorkflowConfig]: WorkflowConfig[K] } = {};
   /** The workflow's own name; `configWorkflow({ name })` may change it. */
@@ -88,8 +113,17 @@ export class WorkflowScope {
 
   /** Register a new step and wire its dependencies according to where it was called. */
   addStep(draft: StepDraft): void {
-    this.steps.push(draft);
+    this.lists[this.lists.length - 1]!.push(draft);
     if (!this.byName.has(draft.step.name)) this.byName.set(draft.step.name, draft);
+    if (this.conditions.length) {
+      const own = (draft.step as { when?: Condition }).when;
+      const all = [...this.conditions, ...(own ? [own] : [])];
+      (draft.step as { when?: Condition }).when = all.length === 1 ? all[0]! : { kind: "and", of: all };
+    }
+    if (this.pendingLoop) {
+      this.pendingLoop.created.push(draft.step.name);
+      if (this.pendingLoop.created.length === 1) (draft.step as { loop?: Loop }).loop = this.pendingLoop.loop;
+    }
     const seq = this.seq;
     if (this.dagDepth > 0) {
       seq.section!.nodes.push(draft.step.name);
@@ -158,6 +192,23 @@ export class WorkflowScope {
     }
     const seen = new Set<string>();
     seq.frontier = sec.nodes.filter((n) => !hasSuccessor.has(n) && !seen.has(n) && seen.add(n)).map((n) => on(n));
+  }
+
+  /**
+   * Run `fn` with new steps going into `list` (a while body or the exit handler), as a
+   * sequence of its own that starts with no predecessor.
+   */
+  inList(list: StepDraft[], fn: () => void): void {
+    this.closeSection();
+    this.lists.push(list);
+    this.sequences.push({ frontier: [] });
+    try {
+      fn();
+      this.closeSection();
+    } finally {
+      this.sequences.pop();
+      this.lists.pop();
+    }
   }
 
   /** Finish the body: close sections and return the drafts' final dependency expressions. */

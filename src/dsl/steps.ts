@@ -1,16 +1,27 @@
 /** `runContainer`, `runScript` and the step handles they return. */
 import { suggest } from "../diagnostics.js";
 import type {
+  Cache as IRCache,
   EnvVar,
+  InputArtifact,
+  KubeObject,
   Loc,
+  OutputArtifact,
   OutputDecl,
   Resources,
   Retry,
+  ResourceStep,
   ScriptStep,
   SecretEnv,
+  Sidecar,
   Step,
+  Toleration,
   Value,
+  VolumeMount,
 } from "../ir/types.js";
+import type { ArtifactInput, ArtifactRef, ArtifactSpec } from "./artifacts.js";
+import { type CacheSpec, jsonObject, tolerationsOf } from "./kube.js";
+import { stringify as yamlStringify } from "yaml";
 import { functionBody } from "./function-source.js";
 import { currentScope, on, type StepDraft, type WorkflowScope } from "./scope.js";
 import { describe, type Input, toValue, ValueRef } from "./values.js";
@@ -37,6 +48,9 @@ export interface ParameterOutput {
 
 export type Duration = number | string;
 
+/** A volume mount: `VolumeMount(volume, path)` or `{ volume, mountPath, subPath?, readOnly? }`. */
+export type VolumeMountSpec = { volume: string | { name: string }; mountPath: string; subPath?: string; readOnly?: boolean };
+
 export interface RetryOptions {
   /** Retries after the first attempt. */
   limit: number;
@@ -61,9 +75,22 @@ export interface StepOptions {
   imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   workingDir?: string;
   nodeSelector?: Readonly<Record<string, string>>;
-  output?: ParameterOutput | readonly ParameterOutput[];
+  /** Output parameters (createParameterArtifact) and output artifacts (createLocalArtifact, createS3Artifact...). */
+  output?: ParameterOutput | ArtifactSpec | readonly (ParameterOutput | ArtifactSpec)[];
+  /** Artifacts placed before the step starts: `producer.artifact("x")`, a location artifact, or `{ from, path }`. */
+  input?: ArtifactInput | readonly ArtifactInput[];
   /** Steps this one runs after, in addition to where it was called. */
   after?: StepHandle | string | readonly (StepHandle | string)[];
+  volumeMounts?: readonly VolumeMountSpec[];
+  tolerations?: readonly Toleration[];
+  affinity?: KubeObject;
+  /** Container-level security context. */
+  securityContext?: KubeObject;
+  sidecars?: readonly { name: string; image: string; command?: string[]; args?: string[]; env?: Record<string, Input>; mirrorVolumeMounts?: boolean }[];
+  /** Keep running in the background while later steps run (a server); stopped when the workflow ends. */
+  daemon?: boolean;
+  /** Reuse outputs of an earlier run with the same key (Cache({ name, key, maxAge })). */
+  cache?: CacheSpec;
 }
 
 export interface ScriptOptions extends Omit<StepOptions, "command" | "args"> {
@@ -107,6 +134,11 @@ export class StepHandle {
   /** The output named `name` (validated when the workflow is built). */
   output(name: string): ValueRef {
     return new ValueRef({ kind: "output", step: this.name, output: name });
+  }
+
+  /** Output artifact `name` of this step, to pass as `input` of a later step. */
+  artifact(name: string): ArtifactRef {
+    return Object.freeze({ kind: "artifactRef", step: this.name, artifact: name });
   }
 
   /** Make this step also wait for `steps` (handles or names) to finish successfully. */
@@ -170,7 +202,15 @@ const KNOWN_STEP_KEYS = new Set([
   "workingDir",
   "nodeSelector",
   "output",
+  "input",
   "after",
+  "volumeMounts",
+  "tolerations",
+  "affinity",
+  "securityContext",
+  "sidecars",
+  "daemon",
+  "cache",
 ]);
 
 class StepBuilder {
@@ -303,18 +343,114 @@ class StepBuilder {
     return out.length ? out : undefined;
   }
 
-  outputs(x: StepOptions["output"]): OutputDecl[] | undefined {
+  outputs(x: StepOptions["output"]): { params: OutputDecl[]; artifacts: OutputArtifact[] } | undefined {
     if (x === undefined) return undefined;
-    const list = (Array.isArray(x) ? x : [x]) as ParameterOutput[];
-    const out: OutputDecl[] = [];
+    const list = (Array.isArray(x) ? x : [x]) as (ParameterOutput | ArtifactSpec)[];
+    const params: OutputDecl[] = [];
+    const artifacts: OutputArtifact[] = [];
     list.forEach((o, i) => {
-      if (!o || o.kind !== "parameter") {
-        this.err(`output must come from createParameterArtifact(path, { name }), got ${describe(o)}`);
-        return;
+      if (o && o.kind === "parameter") {
+        params.push({ name: o.name ?? `output-${i + 1}`, path: o.path, loc: o.loc });
+      } else if (o && o.kind === "artifact") {
+        if (o.location && (o.location.kind === "git" || o.location.kind === "http")) {
+          this.err(`a ${o.location.kind} artifact can only be an input (it is fetched before the step starts)`);
+          return;
+        }
+        const a: { name: string; path: string; loc: Loc; store?: OutputArtifact["store"] } = { name: o.name ?? `artifact-${i + 1}`, path: o.path, loc: o.loc };
+        if (o.location) a.store = o.location;
+        artifacts.push(a);
+      } else {
+        this.err(`output must come from createParameterArtifact(...) or an artifact function, got ${describe(o)}`);
       }
-      out.push({ name: o.name ?? `output-${i + 1}`, path: o.path, loc: o.loc });
     });
-    return out;
+    return { params, artifacts };
+  }
+
+  inputs(x: StepOptions["input"]): InputArtifact[] | undefined {
+    if (x === undefined) return undefined;
+    const list = (Array.isArray(x) ? x : [x]) as ArtifactInput[];
+    const out: InputArtifact[] = [];
+    list.forEach((entry, i) => {
+      const placed = entry && typeof entry === "object" && "from" in entry ? entry : undefined;
+      const src = (placed ? placed.from : entry) as ArtifactRef | ArtifactSpec | undefined;
+      if (src && src.kind === "artifactRef") {
+        const producer = this.scope.byName.get(src.step);
+        const decl = producer && "outputArtifacts" in producer.step ? producer.step.outputArtifacts?.find((a) => a.name === src.artifact) : undefined;
+        const path = placed?.path ?? decl?.path;
+        if (path === undefined) {
+          this.err(`input ${i + 1}: step "${src.step}" has no output artifact "${src.artifact}" to take the path from; give { from, path }`);
+          return;
+        }
+        out.push({ name: placed?.name ?? src.artifact, path, loc: this.loc, from: { kind: "step", step: src.step, artifact: src.artifact } });
+      } else if (src && src.kind === "artifact") {
+        if (!src.location) {
+          this.err(`input ${i + 1}: a local artifact has no location to fetch; pass the producing step's artifact: producer.artifact("name")`);
+          return;
+        }
+        out.push({ name: placed?.name ?? src.name ?? `input-${i + 1}`, path: placed?.path ?? src.path, loc: src.loc, from: { kind: "location", location: src.location } });
+      } else {
+        this.err(`input must be producer.artifact(name), a location artifact (createS3Artifact, createGitArtifact...) or { from, path }, got ${describe(entry)}`);
+      }
+    });
+    return out.length ? out : undefined;
+  }
+
+  volumeMounts(x: StepOptions["volumeMounts"]): VolumeMount[] | undefined {
+    if (x === undefined) return undefined;
+    if (!Array.isArray(x)) {
+      this.err(`volumeMounts must be a list of VolumeMount(volume, path), got ${describe(x)}`);
+      return undefined;
+    }
+    return x.map((m) => {
+      const v = m as VolumeMountSpec;
+      if (!v || typeof v.mountPath !== "string" || !v.mountPath.startsWith("/")) this.err(`a volume mount needs an absolute mountPath, got ${describe(v?.mountPath)}`);
+      const volume = typeof v?.volume === "string" ? v.volume : (v?.volume as { name?: string } | undefined)?.name ?? "";
+      return {
+        volume,
+        mountPath: String(v?.mountPath ?? ""),
+        ...(v?.subPath !== undefined ? { subPath: v.subPath } : {}),
+        ...(v?.readOnly !== undefined ? { readOnly: v.readOnly } : {}),
+      };
+    });
+  }
+
+  sidecars(x: StepOptions["sidecars"]): Sidecar[] | undefined {
+    if (x === undefined) return undefined;
+    if (!Array.isArray(x)) {
+      this.err(`sidecars must be a list, got ${describe(x)}`);
+      return undefined;
+    }
+    return x.map((c, i) => {
+      if (!c || typeof c.name !== "string" || typeof c.image !== "string") this.err(`sidecar ${i + 1} needs a name and an image`);
+      const out: { name: string; image: string; command?: string[]; args?: string[]; env?: EnvVar[]; mirrorVolumeMounts?: boolean } = {
+        name: String(c?.name ?? ""),
+        image: String(c?.image ?? ""),
+      };
+      if (c?.command) out.command = c.command.map(String);
+      if (c?.args) out.args = c.args.map(String);
+      const env = this.env(c?.env);
+      if (env) out.env = env;
+      if (c?.mirrorVolumeMounts !== undefined) out.mirrorVolumeMounts = Boolean(c.mirrorVolumeMounts);
+      return out;
+    });
+  }
+
+  cache(x: CacheSpec | undefined): IRCache | undefined {
+    if (x === undefined) return undefined;
+    if (!x || x.kind !== "cache") {
+      this.err(`cache must come from Cache({ name, key, maxAge }), got ${describe(x)}`);
+      return undefined;
+    }
+    if (typeof x.name !== "string" || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(x.name)) {
+      this.err(`cache name ${describe(x.name)} must be a Kubernetes object name (lower-case letters, digits, "-", ".")`);
+    }
+    const c: { name: string; key: Value; maxAge?: number } = { name: String(x.name), key: this.value(x.key, "cache key") };
+    if (x.maxAge !== undefined) {
+      const m = parseDuration(x.maxAge);
+      if (m === undefined || m <= 0) this.err(`cache maxAge must be a positive duration, got ${describe(x.maxAge)}`);
+      else c.maxAge = m;
+    }
+    return c;
   }
 }
 
@@ -326,72 +462,66 @@ function checkKeys(b: StepBuilder, opts: object, extra: readonly string[]): void
   }
 }
 
-function createStep(
+/** Resolve the step's name: the user's (checked), an existing one inside dag(), or an automatic one. */
+function resolveName(scope: WorkflowScope, loc: Loc, stepName: unknown, base: string): { name: string; existing?: boolean } {
+  if (stepName === undefined) return { name: scope.autoName(base) };
+  const name = String(stepName);
+  if (scope.dagDepth > 0 && scope.byName.has(name)) return { name, existing: true };
+  if (scope.byName.has(name)) {
+    scope.diagnostics.error(
+      "duplicate-step",
+      `duplicate step name "${name}": another step with this name was created at ${fmtLoc(scope.byName.get(name)!.step.loc)}`,
+      loc,
+    );
+  } else if (!STEP_NAME_RE.test(name)) {
+    scope.diagnostics.error(
+      "invalid-name",
+      `invalid step name ${JSON.stringify(name)}: use letters, digits, "-" and "_", starting with a letter or digit`,
+      loc,
+    );
+  }
+  return { name };
+}
+
+interface CommonOptions {
+  stepName?: string;
+  timeout?: Duration;
+  retry?: number | RetryOptions;
+  after?: StepHandle | string | readonly (StepHandle | string)[];
+  cache?: CacheSpec;
+}
+
+/** Register a step built by `build(name)`, applying the options every kind of step takes. */
+function registerStep(
   fnName: string,
-  opts: StepOptions | ScriptOptions,
-  kindSpecific: (b: StepBuilder) => { kind: Step["kind"]; base: string; extra: Partial<ScriptStep> },
+  opts: CommonOptions & object,
+  base: string,
+  known: readonly string[],
+  build: (b: StepBuilder, name: string) => Record<string, unknown>,
 ): StepHandle {
   const scope = currentScope(fnName);
   const loc = scope.here();
   const b = new StepBuilder(scope, loc, fnName);
   if (typeof opts !== "object" || opts === null) {
     b.err(`expects an options object, got ${describe(opts)}`);
-    opts = { image: "" } as StepOptions;
+    opts = {};
   }
-  const { kind, base, extra } = kindSpecific(b);
-
-  let name: string;
-  if (opts.stepName !== undefined) {
-    name = String(opts.stepName);
-    if (scope.dagDepth > 0 && scope.byName.has(name)) {
-      // inside dag(): calling the same step again refers to the one already created
-      scope.lastTouched = name;
-      return handleFor(scope, name);
-    }
-    if (scope.byName.has(name)) {
-      scope.diagnostics.error(
-        "duplicate-step",
-        `duplicate step name "${name}": another step with this name was created at ${fmtLoc(scope.byName.get(name)!.step.loc)}`,
-        loc,
-      );
-    } else if (!STEP_NAME_RE.test(name)) {
-      scope.diagnostics.error(
-        "invalid-name",
-        `invalid step name ${JSON.stringify(name)}: use letters, digits, "-" and "_", starting with a letter or digit`,
-        loc,
-      );
-    }
-  } else {
-    name = scope.autoName(base);
+  const { name, existing } = resolveName(scope, loc, opts.stepName, base);
+  if (existing) {
+    // inside dag(): calling the same step again refers to the one already created
+    scope.lastTouched = name;
+    return handleFor(scope, name);
   }
-  checkKeys(b, opts, kind === "script" ? ["source"] : []);
-  if (typeof opts.image !== "string" || opts.image.trim() === "") b.err(`image must be a non-empty string, got ${describe(opts.image)}`);
-
-  const step: Record<string, unknown> = { kind, name, loc, image: typeof opts.image === "string" ? opts.image : "" };
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k)) b.err(`unknown option "${k}"${suggest(k, known)}`);
+  }
+  const step: Record<string, unknown> = { name, loc, ...build(b, name) };
   const set = (k: string, v: unknown) => {
     if (v !== undefined) step[k] = v;
   };
-  set("command", extra.command ?? b.values(opts.command, "command"));
-  set("args", b.values(opts.args, "args"));
-  if (extra.source !== undefined) step.source = extra.source;
-  if (extra.language !== undefined) step.language = extra.language;
-  set("env", b.env(opts.env));
-  set("secretEnv", b.secrets(opts.secret));
-  set("resources", b.resources(opts.resources));
   set("timeout", b.timeout(opts.timeout));
   set("retry", b.retry(opts.retry));
-  if (opts.imagePullPolicy !== undefined) {
-    if (!["Always", "IfNotPresent", "Never"].includes(opts.imagePullPolicy)) {
-      b.err(`imagePullPolicy must be "Always", "IfNotPresent" or "Never", got ${describe(opts.imagePullPolicy)}`);
-    } else step.imagePullPolicy = opts.imagePullPolicy;
-  }
-  if (opts.workingDir !== undefined) {
-    if (typeof opts.workingDir !== "string") b.err(`workingDir must be a string, got ${describe(opts.workingDir)}`);
-    else step.workingDir = opts.workingDir;
-  }
-  set("nodeSelector", b.stringMap(opts.nodeSelector, "nodeSelector"));
-  set("outputs", b.outputs(opts.output));
-
+  set("cache", b.cache(opts.cache));
   const draft: StepDraft = { step: step as unknown as StepDraft["step"], deps: [] };
   scope.addStep(draft);
   scope.lastTouched = name;
@@ -400,6 +530,62 @@ function createStep(
     for (const a of list) draft.deps.push(on(typeof a === "string" ? a : a.name));
   }
   return handleFor(scope, name);
+}
+
+function createStep(
+  fnName: string,
+  opts: StepOptions | ScriptOptions,
+  kindSpecific: (b: StepBuilder) => { kind: Step["kind"]; base: string; extra: Partial<ScriptStep> },
+): StepHandle {
+  let spec: { kind: Step["kind"]; base: string; extra: Partial<ScriptStep> } | undefined;
+  const base = typeof opts?.image === "string" ? nameFromImage(opts.image) : "step";
+  // The kind-specific part needs a builder for its diagnostics; run it inside build().
+  const known = [...KNOWN_STEP_KEYS, ...(fnName === "runScript" ? ["source"] : [])];
+  let baseName = base;
+  if (fnName === "runScript" && typeof (opts as ScriptOptions)?.source === "function") {
+    const fname = ((opts as ScriptOptions).source as Function).name;
+    if (fname && fname !== "source") baseName = kebab(fname) || base;
+  }
+  return registerStep(fnName, opts ?? {}, baseName, known, (b) => {
+    spec = kindSpecific(b);
+    const { kind, extra } = spec;
+    if (typeof opts?.image !== "string" || opts.image.trim() === "") b.err(`image must be a non-empty string, got ${describe(opts?.image)}`);
+    const step: Record<string, unknown> = { kind, image: typeof opts?.image === "string" ? opts.image : "" };
+    const set = (k: string, v: unknown) => {
+      if (v !== undefined) step[k] = v;
+    };
+    set("command", extra.command ?? b.values(opts.command, "command"));
+    set("args", b.values(opts.args, "args"));
+    if (extra.source !== undefined) step.source = extra.source;
+    if (extra.language !== undefined) step.language = extra.language;
+    set("env", b.env(opts.env));
+    set("secretEnv", b.secrets(opts.secret));
+    set("resources", b.resources(opts.resources));
+    if (opts.imagePullPolicy !== undefined) {
+      if (!["Always", "IfNotPresent", "Never"].includes(opts.imagePullPolicy)) {
+        b.err(`imagePullPolicy must be "Always", "IfNotPresent" or "Never", got ${describe(opts.imagePullPolicy)}`);
+      } else step.imagePullPolicy = opts.imagePullPolicy;
+    }
+    if (opts.workingDir !== undefined) {
+      if (typeof opts.workingDir !== "string") b.err(`workingDir must be a string, got ${describe(opts.workingDir)}`);
+      else step.workingDir = opts.workingDir;
+    }
+    set("nodeSelector", b.stringMap(opts.nodeSelector, "nodeSelector"));
+    const outs = b.outputs(opts.output);
+    set("outputs", outs?.params.length ? outs.params : undefined);
+    set("outputArtifacts", outs?.artifacts.length ? outs.artifacts : undefined);
+    set("inputArtifacts", b.inputs(opts.input));
+    set("volumeMounts", b.volumeMounts(opts.volumeMounts));
+    set("tolerations", tolerationsOf(b.scope, b.fn, opts.tolerations));
+    if (opts.affinity !== undefined) step.affinity = jsonObject(b.scope, b.fn, "affinity", opts.affinity);
+    if (opts.securityContext !== undefined) step.securityContext = jsonObject(b.scope, b.fn, "securityContext", opts.securityContext);
+    set("sidecars", b.sidecars(opts.sidecars));
+    if (opts.daemon !== undefined) {
+      if (typeof opts.daemon !== "boolean") b.err(`daemon must be true or false, got ${describe(opts.daemon)}`);
+      else if (opts.daemon) step.daemon = true;
+    }
+    return step;
+  });
 }
 
 function handleFor(scope: WorkflowScope, name: string): StepHandle {
@@ -446,7 +632,6 @@ export function runScript(opts: ScriptOptions): StepHandle {
         b.err(`source: ${(e as Error).message}`);
       }
       language = "javascript";
-      if (src.name && src.name !== "source") base = kebab(src.name) || base;
     } else if (typeof src === "string") {
       source = src;
     } else {
@@ -529,4 +714,88 @@ export function createParameterArtifact(path: string, opts: { name?: string } = 
     );
   }
   return Object.freeze({ kind: "parameter", path: String(path), loc, ...(opts.name !== undefined ? { name: opts.name } : {}) });
+}
+
+/** Options of `runJob`. */
+export interface JobOptions {
+  /** The Kubernetes object: a YAML string or a plain object. */
+  manifest: string | Record<string, unknown>;
+  /** What to do with it; default "create" (Couler ignored this option; we honour it). */
+  action?: ResourceStep["action"];
+  successCondition?: string;
+  failureCondition?: string;
+  setOwnerReference?: boolean;
+  stepName?: string;
+  timeout?: Duration;
+  retry?: number | RetryOptions;
+  after?: StepHandle | string | readonly (StepHandle | string)[];
+}
+
+/**
+ * Act on a Kubernetes object (default: create it) and wait for its success or failure
+ * condition. Outputs `name` and `uid` of the object.
+ * ```ts
+ * const job = runJob({ manifest: jobYaml, successCondition: "status.succeeded > 0", failureCondition: "status.failed > 3" });
+ * runContainer({ image: "alpine", command: ["echo", job.outputs.name!] });
+ * ```
+ */
+export function runJob(opts: JobOptions): StepHandle {
+  const known = ["manifest", "action", "successCondition", "failureCondition", "setOwnerReference", "stepName", "timeout", "retry", "after"];
+  let base = "job";
+  const m = opts?.manifest;
+  let text = "";
+  if (typeof m === "string") text = m;
+  else if (m && typeof m === "object") text = yamlStringify(m, { version: "1.1", lineWidth: 0 });
+  const kindMatch = /^kind:\s*([A-Za-z]+)/m.exec(text);
+  if (kindMatch) base = kebab(kindMatch[1]!);
+  return registerStep("runJob", opts ?? {}, base, known, (b) => {
+    if (text.trim() === "") b.err(`manifest must be a YAML string or an object, got ${describe(m)}`);
+    else if (!/^kind:/m.test(text) || !/^apiVersion:/m.test(text)) b.err("manifest must have apiVersion and kind");
+    const action = opts.action ?? "create";
+    if (!["create", "apply", "delete", "get", "replace", "patch"].includes(action)) {
+      b.err(`action must be one of create, apply, delete, get, replace, patch, got ${describe(action)}`);
+    }
+    const step: Record<string, unknown> = { kind: "resource", action, manifest: text };
+    if (opts.successCondition !== undefined) step.successCondition = String(opts.successCondition);
+    if (opts.failureCondition !== undefined) step.failureCondition = String(opts.failureCondition);
+    if (opts.setOwnerReference !== undefined) step.setOwnerReference = Boolean(opts.setOwnerReference);
+    if (action !== "delete") {
+      step.outputs = [
+        { name: "name", jsonPath: "{.metadata.name}", loc: b.loc },
+        { name: "uid", jsonPath: "{.metadata.uid}", loc: b.loc },
+      ];
+    }
+    return step;
+  });
+}
+
+/**
+ * Call a template of an installed, reusable workflow template (Argo `templateRef`).
+ * ```ts
+ * runTemplate({ templateRef: { name: "shared-steps", template: "notify" }, args: { channel: "#data" } });
+ * ```
+ */
+export function runTemplate(opts: {
+  templateRef: { name: string; template: string; clusterScope?: boolean };
+  args?: Record<string, Input>;
+  stepName?: string;
+  timeout?: Duration;
+  retry?: number | RetryOptions;
+  after?: StepHandle | string | readonly (StepHandle | string)[];
+}): StepHandle {
+  const known = ["templateRef", "args", "stepName", "timeout", "retry", "after"];
+  const ref = opts?.templateRef;
+  return registerStep("runTemplate", opts ?? {}, kebab(ref?.template ?? "") || "template", known, (b) => {
+    if (!ref || typeof ref.name !== "string" || typeof ref.template !== "string") {
+      b.err(`templateRef must be { name, template, clusterScope? }, got ${describe(ref)}`);
+    }
+    const step: Record<string, unknown> = {
+      kind: "templateRef",
+      ref: { name: String(ref?.name ?? ""), template: String(ref?.template ?? ""), ...(ref?.clusterScope ? { clusterScope: true } : {}) },
+    };
+    if (opts.args !== undefined) {
+      step.arguments = Object.entries(opts.args).map(([name, v]) => ({ name, value: b.value(v, `args.${name}`) }));
+    }
+    return step;
+  });
 }

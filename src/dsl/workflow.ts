@@ -1,13 +1,24 @@
 /** `workflow()`, its configuration, parameters and the sequencing calls. */
 import type { Diagnostic } from "../diagnostics.js";
 import { and, producersOf } from "../ir/graph.js";
-import { IR_VERSION, type Depends, type Step, type WorkflowConfig, type WorkflowIR } from "../ir/types.js";
+import {
+  IR_VERSION,
+  type CronConfig,
+  type Depends,
+  type KubeObject,
+  type Step,
+  type Toleration,
+  type WorkflowConfig,
+  type WorkflowIR,
+} from "../ir/types.js";
 import { validateWorkflow } from "../validate.js";
 import { parseDependsText } from "./depends-text.js";
 import { callerLoc } from "./location.js";
-import { currentScope, on, runInScope, WorkflowScope } from "./scope.js";
-import { IDENT_RE, parseDuration, StepHandle, STEP_NAME_RE } from "./steps.js";
+import { currentScope, on, runInScope, type StepDraft, WorkflowScope } from "./scope.js";
+import { IDENT_RE, parseDuration, type SecretSource, StepHandle, STEP_NAME_RE } from "./steps.js";
 import { describe, ValueRef } from "./values.js";
+import { jsonObject, tolerationsOf } from "./kube.js";
+import { suggest } from "../diagnostics.js";
 
 export const WORKFLOW_BRAND: unique symbol = Symbol.for("couler.workflow") as never;
 
@@ -20,6 +31,8 @@ export interface Workflow {
   readonly diagnostics: readonly Diagnostic[];
   /** Absolute folder of the file that called `workflow()`; IR locations are relative to it. */
   readonly baseDir: string;
+  /** Values of secrets declared with createSecret(), by secret name. Never part of the IR. */
+  readonly secretValues: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 export function isWorkflow(x: unknown): x is Workflow {
@@ -35,13 +48,68 @@ export interface WorkflowOptions {
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Run on a schedule (Argo `CronWorkflow`). */
+  cronConfig?: {
+    schedule: string;
+    timezone?: string;
+    concurrencyPolicy?: "Allow" | "Forbid" | "Replace";
+    startingDeadlineSeconds?: number;
+    successfulJobsHistoryLimit?: number;
+    failedJobsHistoryLimit?: number;
+    suspend?: boolean;
+  };
+  /** Emit a reusable template (Argo `WorkflowTemplate`) instead of a workflow run. */
+  reusable?: boolean;
+  /** At most this many steps at once. */
+  parallelism?: number;
+  /** When to delete finished pods. */
+  podGC?: "OnPodCompletion" | "OnPodSuccess" | "OnWorkflowCompletion" | "OnWorkflowSuccess";
+  /** Defaults for every step's pod. */
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  affinity?: KubeObject;
 }
 
 export interface ConfigOptions extends WorkflowOptions {
   name?: string;
 }
 
-const CONFIG_KEYS = ["name", "timeout", "timeToClean", "serviceAccount", "namespace", "labels", "annotations"];
+const CONFIG_KEYS = [
+  "name",
+  "timeout",
+  "timeToClean",
+  "serviceAccount",
+  "namespace",
+  "labels",
+  "annotations",
+  "cronConfig",
+  "reusable",
+  "parallelism",
+  "podGC",
+  "nodeSelector",
+  "tolerations",
+  "affinity",
+];
+const CRON_KEYS = ["schedule", "timezone", "concurrencyPolicy", "startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit", "suspend"];
+const CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?(,[0-9A-Za-z]+(-[0-9A-Za-z]+)?)*)(\/[0-9]+)?$/;
+
+/** A reason the cron expression is invalid, or undefined. Five fields, or an @-macro. */
+export function cronProblem(expr: string): string | undefined {
+  if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(expr)) return undefined;
+  if (/^@every \S+$/.test(expr)) return undefined;
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) return `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
+  const ranges: [number, number][] = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 7]];
+  for (const [i, f] of fields.entries()) {
+    if (!CRON_FIELD.test(f)) return `field ${i + 1} ("${f}") is not a cron field`;
+    for (const n of f.match(/\d+/g) ?? []) {
+      const v = Number(n);
+      if (f.includes("/") && f.endsWith(`/${n}`)) continue;
+      if (v < ranges[i]![0] || v > ranges[i]![1]) return `field ${i + 1} ("${f}"): ${v} is outside ${ranges[i]![0]}-${ranges[i]![1]}`;
+    }
+  }
+  return undefined;
+}
 
 /**
  * Build a workflow: runs `body`, collecting every DSL call made in it.
@@ -82,6 +150,7 @@ export function workflow(name: string, body: () => void, options: WorkflowOption
     ir: deepFreeze(ir),
     diagnostics: Object.freeze(diagnostics),
     baseDir: scope.baseDir,
+    secretValues: scope.secretValues,
   };
   return Object.freeze(wf);
 }
@@ -94,8 +163,7 @@ function applyConfig(scope: WorkflowScope, o: ConfigOptions, fn: string, loc = s
   const err = (m: string) => scope.diagnostics.error("invalid-option", `${fn}(): ${m}`, loc);
   for (const k of Object.keys(o)) {
     if (!CONFIG_KEYS.includes(k) || (fn === "workflow" && k === "name")) {
-      const hint = k === "cronConfig" ? " (cron schedules are not supported yet)" : "";
-      err(`unknown option "${k}"${hint}`);
+      err(`unknown option "${k}"${suggest(k, CONFIG_KEYS)}`);
     }
   }
   const c = scope.config;
@@ -114,6 +182,45 @@ function applyConfig(scope: WorkflowScope, o: ConfigOptions, fn: string, loc = s
     if (typeof o[k] !== "string" || o[k] === "") err(`${k} must be a non-empty string, got ${describe(o[k])}`);
     else c[k] = o[k];
   }
+  if (o.cronConfig !== undefined) {
+    const cc = o.cronConfig;
+    if (typeof cc !== "object" || cc === null || typeof cc.schedule !== "string") {
+      err(`cronConfig must be { schedule, ... }, got ${describe(cc)}`);
+    } else {
+      for (const k of Object.keys(cc)) if (!CRON_KEYS.includes(k)) err(`unknown cronConfig option "${k}"${suggest(k, CRON_KEYS)}`);
+      const problem = cronProblem(cc.schedule);
+      if (problem) err(`invalid cron schedule ${JSON.stringify(cc.schedule)}: ${problem}`);
+      if (cc.concurrencyPolicy !== undefined && !["Allow", "Forbid", "Replace"].includes(cc.concurrencyPolicy)) {
+        err(`cronConfig.concurrencyPolicy must be "Allow", "Forbid" or "Replace", got ${describe(cc.concurrencyPolicy)}`);
+      }
+      for (const k of ["startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"] as const) {
+        if (cc[k] !== undefined && (!Number.isInteger(cc[k]) || cc[k]! < 0)) err(`cronConfig.${k} must be a whole number >= 0, got ${describe(cc[k])}`);
+      }
+      const cron: Record<string, unknown> = {};
+      for (const k of CRON_KEYS) if ((cc as Record<string, unknown>)[k] !== undefined) cron[k] = (cc as Record<string, unknown>)[k];
+      c.cron = cron as unknown as CronConfig;
+    }
+  }
+  if (o.reusable !== undefined) {
+    if (typeof o.reusable !== "boolean") err(`reusable must be true or false, got ${describe(o.reusable)}`);
+    else if (o.reusable) c.reusable = true;
+  }
+  if (o.parallelism !== undefined) {
+    if (!Number.isInteger(o.parallelism) || o.parallelism < 1) err(`parallelism must be a whole number >= 1, got ${describe(o.parallelism)}`);
+    else c.parallelism = o.parallelism;
+  }
+  if (o.podGC !== undefined) {
+    const allowed = ["OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess"];
+    if (!allowed.includes(o.podGC)) err(`podGC must be one of ${allowed.join(", ")}, got ${describe(o.podGC)}`);
+    else c.podGC = o.podGC;
+  }
+  if (o.nodeSelector !== undefined) {
+    const m = jsonObject(scope, fn, "nodeSelector", o.nodeSelector);
+    if (Object.values(m).some((v) => typeof v !== "string")) err("nodeSelector values must be strings");
+    else c.nodeSelector = m as Record<string, string>;
+  }
+  if (o.tolerations !== undefined) c.tolerations = tolerationsOf(scope, fn, o.tolerations);
+  if (o.affinity !== undefined) c.affinity = jsonObject(scope, fn, "affinity", o.affinity);
   for (const k of ["labels", "annotations"] as const) {
     const m = o[k];
     if (m === undefined) continue;
@@ -283,23 +390,81 @@ export function setDependencies(fn: () => unknown, deps: string | readonly (stri
   }
 }
 
+/**
+ * Declare a secret with these values. The workflow refers to it by name like any existing
+ * secret; its values never appear in a workflow manifest (a separate Secret document is
+ * written only on request, e.g. `--argo-emit-secrets true`).
+ * ```ts
+ * const creds = createSecret({ user: "admin", password: process.env.DB_PASSWORD ?? "" }, { name: "db" });
+ * runContainer({ image: "alpine", secret: creds });
+ * ```
+ */
+export function createSecret(data: Record<string, string>, opts: { name: string }): SecretSource {
+  const scope = currentScope("createSecret");
+  const loc = scope.here();
+  if (!opts || typeof opts.name !== "string" || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(opts.name)) {
+    scope.diagnostics.error("invalid-name", `createSecret(): { name } must be a Kubernetes object name, got ${describe(opts?.name)}`, loc);
+  }
+  if (typeof data !== "object" || data === null || Object.values(data).some((v) => typeof v !== "string")) {
+    scope.diagnostics.error("invalid-option", "createSecret(): data must be an object of string values", loc);
+    data = {};
+  }
+  const name = String(opts?.name ?? "");
+  if (scope.secrets.some((s) => s.name === name)) scope.diagnostics.error("duplicate-secret", `createSecret(): secret "${name}" is already declared`, loc);
+  const keys = Object.keys(data).sort();
+  scope.secrets.push({ name, keys, loc });
+  scope.secretValues.set(name, Object.freeze({ ...data }));
+  return Object.freeze({ kind: "secret", name, keys: Object.freeze(Object.fromEntries(keys.map((k) => [k, k]))), loc });
+}
+
 /** Workflow states for exit handlers and status predicates (Couler's `WFStatus`). */
 export const WFStatus = Object.freeze({
   Succeeded: "Succeeded",
   Failed: "Failed",
   Error: "Error",
+  /** For setExitHandler: whatever the outcome. */
+  Always: "always",
 } as const);
 export type WFStatus = (typeof WFStatus)[keyof typeof WFStatus];
 
 // ---------------------------------------------------------------- IR
 
 function buildIR(scope: WorkflowScope): WorkflowIR {
+  const steps = buildList(scope.steps);
+  const onExit = buildList(scope.onExit);
+  const ir: WorkflowIR = {
+    kind: "Workflow",
+    irVersion: IR_VERSION,
+    name: scope.name,
+    source: scope.loc.file,
+    loc: scope.loc,
+    config: scope.config,
+    params: scope.params,
+    steps,
+    ...(onExit.length ? { onExit } : {}),
+    ...(scope.secrets.length ? { secrets: scope.secrets } : {}),
+  };
+  if (!STEP_NAME_RE.test(scope.name)) {
+    scope.diagnostics.error(
+      "invalid-name",
+      `invalid workflow name ${JSON.stringify(scope.name)}: use letters, digits, "-" and "_", starting with a letter or digit`,
+      scope.loc,
+    );
+  }
+  return ir;
+}
+
+/** One graph's drafts → IR steps, with data edges made explicit. */
+function buildList(drafts: readonly StepDraft[]): Step[] {
   const byName = new Map<string, Step>();
   const steps: Step[] = [];
   const parentsOf = new Map<string, Set<string>>();
-  for (const d of scope.steps) {
+  for (const d of drafts) {
     const depends = and(d.deps);
-    const step = (depends ? { ...d.step, depends } : { ...d.step }) as Step;
+    const base = { ...d.step } as Record<string, unknown>;
+    if (d.body) base.body = buildList(d.body);
+    if (depends) base.depends = depends;
+    const step = base as unknown as Step;
     steps.push(step);
     if (!byName.has(step.name)) byName.set(step.name, step);
   }
@@ -322,24 +487,7 @@ function buildIR(scope: WorkflowScope): WorkflowIR {
       for (const p of extra) parentsOf.get(s.name)!.add(p);
     }
   }
-  const ir: WorkflowIR = {
-    kind: "Workflow",
-    irVersion: IR_VERSION,
-    name: scope.name,
-    source: scope.loc.file,
-    loc: scope.loc,
-    config: scope.config,
-    params: scope.params,
-    steps,
-  };
-  if (!STEP_NAME_RE.test(scope.name)) {
-    scope.diagnostics.error(
-      "invalid-name",
-      `invalid workflow name ${JSON.stringify(scope.name)}: use letters, digits, "-" and "_", starting with a letter or digit`,
-      scope.loc,
-    );
-  }
-  return ir;
+  return steps;
 }
 
 function collect(d: Depends | undefined, out: Set<string>): void {
