@@ -144,7 +144,8 @@ export function featuresOf(wf: WorkflowIR): FeatureUse[] {
     if (isPodStep(s)) {
       f("env", s.env?.length ? true : undefined);
       f("secret-env", s.secretEnv?.length ? true : undefined);
-      f("secret-namespace", s.secretEnv?.some((e) => e.namespace !== undefined) || undefined);
+      // A secret in the workflow's own namespace needs nothing special.
+      f("secret-namespace", s.secretEnv?.some((e) => e.namespace !== undefined && e.namespace !== wf.config.namespace) || undefined);
       f("resources", s.resources);
       f("image-pull-policy", s.imagePullPolicy);
       f("working-dir", s.workingDir);
