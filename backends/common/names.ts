@@ -57,7 +57,7 @@ export class NameTable {
     if (clash !== undefined) {
       this.diagnostics.error(
         "name-collision",
-        `${this.rule.what} "${m}" for "${name}" collides with ${clash} on target ${this.rule.target}; rename one of them`,
+        `"${name}" and ${clash} both become ${this.rule.what} "${m}" on target ${this.rule.target}; rename one of them`,
         loc,
       );
     }

@@ -143,7 +143,9 @@ export function workflow(name: string, body: () => void, options: WorkflowOption
     }
   }
   const ir = buildIR(scope);
-  const diagnostics = [...scope.diagnostics.items, ...validateWorkflow(ir)];
+  // A workflow left empty by errors already reported needs no "has no steps" on top.
+  const checks = validateWorkflow(ir).filter((d) => !(d.code === "empty-workflow" && scope.diagnostics.hasErrors));
+  const diagnostics = [...scope.diagnostics.items, ...checks];
   const wf: Workflow = {
     [WORKFLOW_BRAND]: true,
     name: ir.name,
@@ -184,6 +186,7 @@ function applyConfig(scope: WorkflowScope, o: ConfigOptions, fn: string, loc = s
   }
   if (o.cronConfig !== undefined) {
     const cc = o.cronConfig;
+    const before = scope.diagnostics.items.length;
     if (typeof cc !== "object" || cc === null || typeof cc.schedule !== "string") {
       err(`cronConfig must be { schedule, ... }, got ${describe(cc)}`);
     } else {
@@ -198,7 +201,8 @@ function applyConfig(scope: WorkflowScope, o: ConfigOptions, fn: string, loc = s
       }
       const cron: Record<string, unknown> = {};
       for (const k of CRON_KEYS) if ((cc as Record<string, unknown>)[k] !== undefined) cron[k] = (cc as Record<string, unknown>)[k];
-      c.cron = cron as unknown as CronConfig;
+      // Only a fully valid schedule enters the IR; the errors above say what is wrong.
+      if (scope.diagnostics.items.length === before) c.cron = cron as unknown as CronConfig;
     }
   }
   if (o.reusable !== undefined) {
