@@ -510,20 +510,22 @@ class Runner {
       };
     }
     const retry = s.retry;
-    const first = Date.now();
+    let first: string | undefined;
     let attempt = 0;
     for (;;) {
       attempt++;
       const a = await this.attempt(s, argv, env, display, attempt);
+      first ??= a.run.startedAt;
+      const startedAt = first !== undefined ? { startedAt: first } : {};
       if (a.run.status === "succeeded" || a.final || this.stopReason !== undefined || !retry || attempt > retry.limit) {
-        return { ...a, run: { ...a.run, attempts: attempt, startedAt: iso(first) } };
+        return { ...a, run: { ...a.run, attempts: attempt, ...startedAt } };
       }
       const delay = backoffDelay(retry, attempt);
       const max = retry.backoff?.maxDuration;
-      if (max !== undefined && (Date.now() - first) / 1000 + delay > max) {
+      if (max !== undefined && first !== undefined && (Date.now() - Date.parse(first)) / 1000 + delay > max) {
         return {
           ...a,
-          run: { ...a.run, attempts: attempt, startedAt: iso(first), message: `${a.run.message ?? "failed"}; no more retries: the backoff maxDuration of ${max}s was reached` },
+          run: { ...a.run, attempts: attempt, ...startedAt, message: `${a.run.message ?? "failed"}; no more retries: the backoff maxDuration of ${max}s was reached` },
         };
       }
       this.emit({ type: "retry", step: display, attempt: attempt + 1, delay, message: a.run.message ?? "failed" });
