@@ -1,24 +1,16 @@
-/** The IR's JSON Schema, checked whenever a workflow is built. */
-import { createRequire } from "node:module";
-import type { ValidateFunction } from "ajv";
-import schema from "./ir.schema.json" with { type: "json" };
+/** The IR's JSON Schema, checked whenever a workflow is built (with the precompiled validator). */
+import validate from "./ir-validator.generated.js";
 
-export { schema as irSchema };
+export { irSchemaJson as irSchema } from "./schema-json.js";
 
-let validate: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  if (!validate) {
-    // ajv is CommonJS; requiring it keeps its default-export shape simple under nodenext.
-    const Ajv = createRequire(import.meta.url)("ajv") as typeof import("ajv").default;
-    validate = new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile(schema);
-  }
-  return validate;
+interface ValidateFn {
+  (x: unknown): boolean;
+  errors?: { instancePath: string; message?: string }[] | null;
 }
 
 /** Messages for every way `ir` departs from the schema; empty when it conforms. */
 export function checkSchema(ir: unknown): string[] {
-  const v = validator();
+  const v = validate as unknown as ValidateFn;
   if (v(ir)) return [];
   return (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? "is invalid"}`);
 }
