@@ -329,7 +329,8 @@ class Runner {
     const display = `${g.prefix}${s.name}`;
     const base = { name: s.name, kind: s.kind };
     const notRun = (status: "omitted" | "failed", message: string, errored = false): Outcome => {
-      const record: StepRecord = { ...base, status, attempts: 0, message, ...(errored ? { errored: true } : {}) };
+      const at = iso(Date.now());
+      const record: StepRecord = { ...base, status, attempts: 0, startedAt: at, finishedAt: at, message, ...(errored ? { errored: true } : {}) };
       this.emit({ type: "end", step: display, status, message, ...(errored ? { errored: true } : {}) });
       return { record, finished: { status, errored, daemoned: false }, values: [], looped: s.loop !== undefined };
     };
@@ -420,12 +421,21 @@ class Runner {
         ...(a.run.daemon ? { daemon: true } : {}),
         ...((a as { log?: string }).log ? { log: (a as { log?: string }).log! } : {}),
       });
+      // Every run has a start and an end, even one decided without a process (skipped, could not start).
+      if (a.run.startedAt === undefined) {
+        const t = iso(Date.now());
+        return { ...a, run: { ...a.run, startedAt: t, finishedAt: a.run.finishedAt ?? t } };
+      }
       return a;
     };
-    const errored = (message: string): Attempt => end({ run: { status: "failed", errored: true, attempts: 0, message: this.mask(message) }, final: true });
+    const at = () => {
+      const t = iso(Date.now());
+      return { startedAt: t, finishedAt: t };
+    };
+    const errored = (message: string): Attempt => end({ run: { status: "failed", errored: true, attempts: 0, ...at(), message: this.mask(message) }, final: true });
     if (s.when) {
       try {
-        if (!evalCondition(s.when, scope)) return end({ run: { status: "skipped", attempts: 0, message: `condition is false: ${conditionText(s.when)}` } });
+        if (!evalCondition(s.when, scope)) return end({ run: { status: "skipped", attempts: 0, ...at(), message: `condition is false: ${conditionText(s.when)}` } });
       } catch (e) {
         if (!(e instanceof EvalError)) throw e;
         return errored(`cannot evaluate its condition: ${e.message}`);
