@@ -5,7 +5,7 @@
  * default `ok`; an `execWhile` body and the exit handler are subgraphs. Output is a pure
  * function of the IR (same IR, same bytes), and every user text is escaped for the format.
  */
-import { depAtoms, isPlainAnd } from "../ir/graph.js";
+import { depAtoms } from "../ir/graph.js";
 import type { Depends, Step, WorkflowIR } from "../ir/types.js";
 import { conditionText, valueText } from "../run/evaluate.js";
 
@@ -75,7 +75,8 @@ function labelLines(s: Step): string[] {
     lines.push(`map: ${what}${s.loop.parallelism !== undefined ? ` (${s.loop.parallelism} at once)` : ""}`);
   }
   if (s.when) lines.push(`when: ${conditionText(s.when)}`);
-  if (s.depends && !isPlainAnd(s.depends) && (s.depends.kind !== "and" || s.depends.of.some((x) => x.kind !== "on"))) {
+  // Edges show a conjunction of atoms; an expression with || or ! needs spelling out.
+  if (s.depends && !(s.depends.kind === "on" || (s.depends.kind === "and" && s.depends.of.every((x) => x.kind === "on")))) {
     lines.push(`depends: ${dependsText(s.depends)}`);
   }
   const extra: string[] = [];
