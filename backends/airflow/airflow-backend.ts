@@ -1,0 +1,905 @@
+/**
+ * Airflow backend: one Python DAG file per workflow, written from the Handlebars templates
+ * beside this file (`dag.py.hbs`, `step.sh.hbs`).
+ *
+ * Shape: each container or script step is one task (a KubernetesPodOperator, or with
+ * `operator=bash` a BashOperator). A step with `when` gets a ShortCircuitOperator in front
+ * of it; a step fanned out over a run-time list gets a PythonOperator that computes the
+ * per-instance arguments, mapped with `.expand_kwargs()`. Step outputs travel as one JSON
+ * object per task in XCom (`{"result": stdout, "outputs": {name: text}}`), read by the
+ * consumers' templated fields through `ti.xcom_pull(...)`. See README.md for the mapping.
+ */
+import type { Backend, CompileContext, OutputFile } from "../backend.js";
+import type { DiagnosticBag } from "../../src/diagnostics.js";
+import type { Capabilities } from "../../src/ir/features.js";
+import { allSteps, buildGraph, depAtoms, isPodStep, parentsOf, refsOfStep, topoOrder } from "../../src/ir/graph.js";
+import type { Condition, ContainerStep, Depends, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
+import { mangle, NameTable, shortHash, type NameRule } from "../common/names.js";
+import { jinjaStr, type JinjaPart } from "./jinja-text.js";
+import { PY_BUILTINS, PY_KEYWORDS, PY_SOFT_KEYWORDS, type PyJson } from "./python-literals.js";
+import { heredocDelimiter, shQuote } from "./shell.js";
+import { call, code, dict, list, lit, templates, tpl, type Py } from "./templates.js";
+
+const NOT_K8S = "the bash lowering runs commands on the Airflow worker, where there is no pod to configure";
+
+const capabilities: Capabilities = {
+  "container-step": "yes",
+  "script-step": "yes",
+  param: "yes",
+  "step-result": "yes",
+  "output-parameter": "yes",
+  env: "yes",
+  "secret-env": "yes",
+  "secret-namespace": {
+    warn: "a pod reads secrets from its own namespace only: the secret's namespace is not written into the DAG; run the pod in that namespace",
+  },
+  resources: "yes",
+  "step-timeout": "yes",
+  retry: "yes",
+  "retry-backoff": "yes",
+  "image-pull-policy": "yes",
+  "working-dir": "yes",
+  "node-selector": "yes",
+  "status-dependency": "yes",
+  "depends-expression": "yes",
+  condition: "yes",
+  "loop-items": "yes",
+  "loop-from": "yes",
+  "loop-parallelism": "yes",
+  "fan-in": "yes",
+  "exit-handler": "yes",
+  "workflow-status": "yes",
+  "workflow-name": { warn: "Airflow has no per-run workflow name: the DAG run's run_id is used instead" },
+  "workflow-timeout": {
+    warn: "becomes the DAG's dagrun_timeout, which Airflow enforces for scheduled runs only, not for runs triggered by hand; add step timeouts for a hard limit",
+  },
+  "time-to-clean": { warn: "Airflow keeps DAG run records until they are cleaned up with `airflow db clean`; there is no per-run expiry" },
+  "service-account": "yes",
+  namespace: "yes",
+  labels: "yes",
+  annotations: "yes",
+  cron: "yes",
+  "reusable-template": "yes",
+  parallelism: "yes",
+  "pod-gc": "yes",
+  "image-pull-secrets": "yes",
+  tolerations: "yes",
+  affinity: "yes",
+  "security-context": "yes",
+  "resource-step": {
+    unsupported: "Airflow has no kubectl-style resource step in this backend; run `kubectl` in a container step, or use the cncf.kubernetes provider's KubernetesJobOperator in a hand-written DAG",
+  },
+  "resource-output": { unsupported: "resource steps are not supported on Airflow (see resource-step)" },
+  "template-ref-step": {
+    unsupported: "an Argo workflow template cannot be called from Airflow; inline the template's steps in the workflow",
+  },
+  "while-loop": {
+    unsupported: "an Airflow DAG is acyclic and fixed at parse time, so a loop that repeats until a condition cannot be expressed; fan out over a list (map) or repeat inside one step",
+  },
+  "declared-secret": {
+    unsupported: "an Airflow DAG file cannot create Kubernetes secrets; create the secret beforehand and read it with obtainSecret",
+  },
+  cache: { unsupported: "Airflow has no memoization of task results; drop cache, or skip the work inside the step when its result exists" },
+  daemon: { unsupported: "an Airflow task runs to completion; a pod that keeps running beside later tasks cannot be expressed" },
+  sidecar: { unsupported: "KubernetesPodOperator in this backend runs one container per pod; use a full pod_template_file in a hand-written DAG" },
+  "artifact-passing": {
+    unsupported: "Airflow passes small values through XCom, not files; pass the data through object storage or an output parameter",
+  },
+  "output-artifact": { unsupported: "Airflow has no artifact store; write the file to object storage from the step" },
+  "artifact-store": { unsupported: "Airflow has no artifact store; fetch or upload the file from the step itself" },
+  "artifact-git": { unsupported: "Airflow does not check out input artifacts; clone the repository in the step" },
+  "artifact-http": { unsupported: "Airflow does not fetch input artifacts; download the file in the step" },
+  volume: { unsupported: "volumes are not mapped by the Airflow backend yet; mount storage through a pod_template_file" },
+  "volume-mount": { unsupported: "volumes are not mapped by the Airflow backend yet; mount storage through a pod_template_file" },
+  dns: { unsupported: "DNS settings are not mapped by the Airflow backend; set them in the cluster or a pod_template_file" },
+};
+
+/** Airflow task ids: `[A-Za-z0-9_.-]`, at most 250 characters. */
+const TASK_ID: NameRule = {
+  what: "task id",
+  target: "airflow",
+  valid: /^[A-Za-z0-9_.-]+$/,
+  maxLength: 250,
+  fix: (n) => n.replace(/[^A-Za-z0-9_.-]+/g, "_") || "task",
+};
+
+const DAG_ID: NameRule = { ...TASK_ID, what: "DAG id" };
+
+/** Names this file defines or imports; task variables never take them. */
+const RESERVED_VARS = new Set([
+  "DAG", "dag", "Param", "KubernetesPodOperator", "BashOperator", "PythonOperator", "ShortCircuitOperator", "Secret",
+  "k8s", "pendulum", "timedelta", "json", "annotations",
+]);
+
+/** Attributes of Airflow's ParamsDict that `params.<name>` would find before the parameter. */
+const PARAMS_ATTRS = new Set([
+  "clear", "copy", "dump", "fromkeys", "get", "get_param", "items", "keys", "pop", "popitem", "setdefault",
+  "suppress_exception", "update", "validate", "values", "deserialize", "serialize",
+]);
+
+const STATUS_EXPR =
+  "'Failed' if dag_run.get_task_instances(state=['failed', 'upstream_failed']) else 'Succeeded'";
+
+/** A task we write: an IR step's own task, or a helper task in front of it. */
+interface TaskView {
+  readonly var: string;
+  readonly id: string;
+  /** Our own words (`step`, `condition of step`); the user's name goes in `name`. */
+  readonly what: string;
+  readonly name: string;
+  readonly file: string;
+  readonly line: number;
+  readonly operator: string;
+  readonly partial: boolean;
+  readonly kwargs: (readonly [string, Py])[];
+  readonly expand: Py | false;
+}
+
+/** How one IR step became tasks: the first one receives the step's upstream edges, the last one is what others wait for. */
+interface Lowered {
+  readonly first: string;
+  readonly last: string;
+  readonly all: string[];
+}
+
+interface ItemPart {
+  readonly item: string | number | null;
+}
+/** A piece of a value: literal text, a Jinja expression we built, or the current loop item. */
+type Part = JinjaPart | ItemPart;
+type Parts = Part[];
+const isItem = (x: Part): x is ItemPart => typeof x !== "string" && "item" in x;
+
+interface Opts {
+  readonly version: "2" | "3";
+  readonly operator: "kpo" | "bash";
+}
+
+class AirflowCompiler {
+  private readonly ids: NameTable;
+  private readonly vars = new Set<string>();
+  private readonly stepVar = new Map<string, string>();
+  private readonly byName = new Map<string, Step>();
+  private readonly tasks: TaskView[] = [];
+  private readonly edges: string[] = [];
+  private readonly lowered = new Map<string, Lowered>();
+  private readonly imports = new Set<string>();
+  private readonly helpers = { any: false, pick: false, fanIn: false, when: false, fanOut: false, fail: false };
+  /** Steps whose stdout some value reads (their task must collect it). */
+  private readonly resultRead = new Set<string>();
+  private readonly diags: DiagnosticBag;
+  private needJsonFilters = false;
+  /** Trigger rule of each step's first task, when not the default. */
+  private readonly rules = new Map<string, string>();
+
+  constructor(
+    private readonly wf: WorkflowIR,
+    ctx: CompileContext,
+    private readonly o: Opts,
+  ) {
+    this.diags = ctx.diagnostics;
+    this.ids = new NameTable(TASK_ID, ctx.diagnostics);
+  }
+
+  compile(): OutputFile[] {
+    const wf = this.wf;
+    const steps = allSteps(wf);
+    for (const s of steps) this.byName.set(s.name, s);
+    for (const s of steps) for (const r of refsOfStep(s)) if (r.kind === "result") this.resultRead.add(r.step);
+    // helper tasks are named after their step; reserve the names first so a user step cannot take one
+    for (const s of steps) {
+      if (s.when) this.ids.reserve(`${mangle(s.name, TASK_ID)}__when`, `the condition task of step "${s.name}"`);
+      if (s.loop?.kind === "from") this.ids.reserve(`${mangle(s.name, TASK_ID)}__items`, `the fan-out task of step "${s.name}"`);
+    }
+    if (wf.onExit?.length) this.ids.reserve("couler_workflow_failed", "the task that fails the run when a step failed");
+    for (const s of steps) {
+      this.ids.add(s.name, s.loc);
+      this.stepVar.set(s.name, this.newVar(s.name));
+    }
+    const dagId = new NameTable(DAG_ID, this.diags).add(wf.name, wf.loc);
+    this.checkBashLimits();
+
+    this.lowerScope(wf.steps, undefined);
+    if (wf.onExit?.length) {
+      const mainTasks = this.tasks.map((t) => t.var);
+      this.lowerScope(wf.onExit, mainTasks);
+      this.helpers.fail = true;
+      this.addTask(
+        {
+          var: this.newVar("couler_workflow_failed"),
+          id: "couler_workflow_failed",
+          what: "fails the run when a step of workflow",
+          name: wf.name,
+          file: wf.loc.file,
+          line: wf.onExit[0]!.loc.line,
+          operator: this.operatorImport("python"),
+          partial: false,
+          kwargs: [
+            ["task_id", lit("couler_workflow_failed")],
+            ["python_callable", code("_couler_fail")],
+            ["trigger_rule", lit("one_failed")],
+          ],
+          expand: false,
+        },
+        mainTasks,
+      );
+    }
+
+    const dagKwargs = this.dagKwargs(dagId);
+    const view = {
+      source: wf.source,
+      workflow: wf.name,
+      target: this.o.version === "3" ? "3" : "2.6+",
+      imports: this.importLines(),
+      helpers: { ...this.helpers, any: Object.values(this.helpers).some((x) => x) },
+      dagKwargs,
+      tasks: this.tasks,
+      edges: this.edges,
+    };
+    const content = templates().dag(view);
+    return [{ path: `${dagId.replace(/[^A-Za-z0-9_]/g, "_")}.py`, content }];
+  }
+
+  // ------------------------------------------------------------ names
+
+  private newVar(name: string): string {
+    let v = name.replace(/[^A-Za-z0-9_]/g, "_");
+    if (!/^[A-Za-z_]/.test(v)) v = `t_${v}`;
+    if (PY_KEYWORDS.has(v) || PY_SOFT_KEYWORDS.has(v) || PY_BUILTINS.has(v) || RESERVED_VARS.has(v) || v.startsWith("_couler")) v = `${v}_`;
+    if (this.vars.has(v)) v = `${v}_${shortHash(name)}`;
+    this.vars.add(v);
+    return v;
+  }
+
+  // ------------------------------------------------------------ imports
+
+  private operatorImport(kind: "kpo" | "bash" | "python" | "short"): string {
+    const v3 = this.o.version === "3";
+    const std = v3 ? "airflow.providers.standard.operators" : "airflow.operators";
+    switch (kind) {
+      case "kpo":
+        this.imports.add("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator");
+        return "KubernetesPodOperator";
+      case "bash":
+        this.imports.add(`from ${std}.bash import BashOperator`);
+        return "BashOperator";
+      case "python":
+        this.imports.add(`from ${std}.python import PythonOperator`);
+        return "PythonOperator";
+      case "short":
+        this.imports.add(`from ${std}.python import ShortCircuitOperator`);
+        return "ShortCircuitOperator";
+    }
+  }
+
+  private importLines(): string[] {
+    const out: string[] = ["from __future__ import annotations", ""];
+    const std: string[] = [];
+    if (this.helpers.pick || this.helpers.fanIn || this.helpers.fanOut) std.push("import json");
+    if ([...this.imports].includes("timedelta")) std.push("from datetime import timedelta");
+    out.push(...std);
+    if (std.length) out.push("");
+    out.push("import pendulum");
+    if (this.imports.has("k8s")) out.push("from kubernetes.client import models as k8s");
+    out.push("");
+    const air = [...this.imports].filter((i) => i.startsWith("from airflow"));
+    const v3 = this.o.version === "3";
+    const sdk = v3 ? ["DAG", ...(this.imports.has("Param") ? ["Param"] : [])] : [];
+    if (v3) air.push(`from airflow.sdk import ${sdk.join(", ")}`);
+    else {
+      air.push("from airflow import DAG");
+      if (this.imports.has("Param")) air.push("from airflow.models.param import Param");
+    }
+    // python operators share one import line
+    const merged = new Map<string, Set<string>>();
+    for (const line of air) {
+      const m = /^from (\S+) import (.+)$/.exec(line)!;
+      const set = merged.get(m[1]!) ?? new Set<string>();
+      for (const n of m[2]!.split(", ")) set.add(n);
+      merged.set(m[1]!, set);
+    }
+    for (const mod of [...merged.keys()].sort()) out.push(`from ${mod} import ${[...merged.get(mod)!].sort().join(", ")}`);
+    return out;
+  }
+
+  // ------------------------------------------------------------ DAG
+
+  private dagKwargs(dagId: string): (readonly [string, Py])[] {
+    const wf = this.wf;
+    const c = wf.config;
+    const kw: (readonly [string, Py])[] = [["dag_id", lit(dagId)]];
+    const cron = c.cron;
+    let tz = "UTC";
+    if (cron?.timezone !== undefined) {
+      if (isTimeZone(cron.timezone)) tz = cron.timezone;
+      else this.diags.error("invalid-timezone", `cron timezone "${cron.timezone}" is not an IANA time zone, which Airflow (pendulum) needs`, wf.loc);
+    }
+    kw.push(["schedule", lit(cron ? cron.schedule : null)]);
+    kw.push(["start_date", call("pendulum.datetime", [["tz", lit(tz)]], [lit(2024), lit(1), lit(1)])]);
+    kw.push(["catchup", lit(false)]);
+    if (cron) {
+      if (cron.concurrencyPolicy === "Forbid") kw.push(["max_active_runs", lit(1)]);
+      if (cron.concurrencyPolicy === "Replace") {
+        this.diags.warning("dropped", "cron concurrencyPolicy Replace is not expressible on target airflow: Airflow never cancels a running DAG run for a new one; using max_active_runs=1 (Forbid)", wf.loc);
+        kw.push(["max_active_runs", lit(1)]);
+      }
+      if (cron.suspend) kw.push(["is_paused_upon_creation", lit(true)]);
+      if (cron.startingDeadlineSeconds !== undefined) this.diags.warning("dropped", "cron startingDeadlineSeconds is not expressible on target airflow: a late Airflow run starts whenever the scheduler gets to it", wf.loc);
+      if (cron.successfulJobsHistoryLimit !== undefined || cron.failedJobsHistoryLimit !== undefined) {
+        this.diags.warning("dropped", "cron history limits are not expressible on target airflow: Airflow keeps every DAG run until `airflow db clean`", wf.loc);
+      }
+      for (const p of wf.params) {
+        if (p.default === undefined) this.diags.error("unsupported", `parameter "${p.name}" has no default: Airflow refuses a scheduled DAG with a required parameter; give it a default`, p.loc);
+      }
+    }
+    if (c.timeout !== undefined) {
+      this.imports.add("timedelta");
+      kw.push(["dagrun_timeout", call("timedelta", [["seconds", lit(c.timeout)]])]);
+    }
+    if (c.parallelism !== undefined) kw.push(["max_active_tasks", lit(c.parallelism)]);
+    if (wf.params.length) {
+      this.imports.add("Param");
+      kw.push([
+        "params",
+        dict(
+          wf.params.map((p) => {
+            const pk: [string, Py][] = [["type", lit("string")]];
+            if (p.description !== undefined) pk.push(["description", lit(p.description)]);
+            return [p.name, call("Param", pk, p.default !== undefined ? [lit(p.default)] : [])] as const;
+          }),
+        ),
+      ]);
+    }
+    if (this.needJsonFilters) {
+      const f: [string, Py][] = [];
+      if (this.helpers.pick) f.push(["couler_pick", code("_couler_pick")]);
+      if (this.helpers.fanIn) f.push(["couler_fan_in", code("_couler_fan_in")]);
+      kw.push(["user_defined_filters", dict(f)]);
+    }
+    kw.push(["tags", lit(["couler"])]);
+    return kw;
+  }
+
+  // ------------------------------------------------------------ graph
+
+  /** Lower one graph of steps; `afterAll` makes its roots wait for those tasks whatever their state (exit handlers). */
+  private lowerScope(steps: readonly Step[], afterAll: string[] | undefined): void {
+    const g = buildGraph(steps);
+    const order = topoOrder(steps, g);
+    for (const name of order) {
+      const s = g.byName.get(name)!;
+      const parents = parentsOf(s).filter((p) => g.byName.has(p));
+      let upstream = parents.map((p) => this.lowered.get(p)!.last);
+      let rule: string | undefined;
+      if (afterAll && parents.length === 0) {
+        upstream = afterAll;
+        rule = "all_done";
+      } else if (s.depends) rule = this.triggerRule(s, s.depends);
+      if (rule) this.rules.set(s.name, rule);
+      this.lowerStep(s, upstream, rule);
+    }
+    for (const s of steps) this.warnOmittedDownstream(s);
+  }
+
+  /**
+   * The trigger rule for a step's `depends`. The IR's default edge `ok` (succeeded, skipped
+   * or omitted) is Airflow's `none_failed`; Airflow's default `all_success` would skip a
+   * step whenever a condition skipped an upstream one.
+   */
+  private triggerRule(s: Step, d: Depends): string | undefined {
+    const refuse = (why: string) => {
+      this.diags.error("unsupported", `dependency expression of step "${s.name}" is not supported on target airflow: ${why}`, s.loc);
+      return undefined;
+    };
+    const atoms = depAtoms(d);
+    const flatAnd = d.kind === "on" || (d.kind === "and" && d.of.every((x) => x.kind === "on"));
+    const flatOr = d.kind === "or" && d.of.every((x) => x.kind === "on");
+    if (!flatAnd && !flatOr) return refuse("Airflow waits for upstream tasks with one trigger rule per task; nested ||, && and ! over different states cannot be expressed. Split the step or simplify the expression");
+    const statuses = new Set(atoms.map((a) => (a.status === "errored" ? "failed" : a.status)));
+    if (flatOr && new Set(atoms.map((a) => a.step)).size === 1 && statuses.size > 1) {
+      // several states of one upstream task
+      if (statuses.has("any")) return "all_done";
+      const key = [...statuses].sort().join(",");
+      if (key === "failed,succeeded") return "one_done";
+      if (key === "failed,skipped,succeeded") return "all_done";
+      if (key === "ok,skipped" || key === "skipped,succeeded" || key === "ok,succeeded") return "none_failed";
+      return refuse(`no trigger rule waits for exactly ${key} of one upstream task`);
+    }
+    if (statuses.size !== 1) return refuse(`one Airflow trigger rule cannot wait for different states (${[...statuses].sort().join(", ")}) of its upstream tasks`);
+    const st = [...statuses][0]!;
+    const single = atoms.length === 1;
+    if (flatAnd || single) {
+      switch (st) {
+        case "ok":
+          return "none_failed";
+        case "succeeded":
+          return "all_success";
+        case "failed":
+          return single ? "one_failed" : "all_failed";
+        case "allFailed":
+          return "all_failed";
+        case "skipped":
+          return "all_skipped";
+        case "any":
+          return "all_done";
+        case "anySucceeded":
+          return single ? "one_success" : refuse("anySucceeded of several fanned-out steps has no trigger rule");
+        default:
+          return refuse(`Airflow has no "${st}" task state`);
+      }
+    }
+    switch (st) {
+      case "failed":
+      case "allFailed":
+        return st === "failed" ? "one_failed" : refuse("|| of allFailed has no trigger rule");
+      case "succeeded":
+      case "anySucceeded":
+        return "one_success";
+      default:
+        return refuse(`|| of "${st}" edges has no trigger rule`);
+    }
+  }
+
+  /**
+   * A step that waits for `.Succeeded` is omitted by other engines when its upstream fails,
+   * and an `ok` edge lets the next step run anyway; Airflow marks it upstream_failed, which
+   * stops that next step. Say so.
+   */
+  private warnOmittedDownstream(s: Step): void {
+    for (const a of depAtoms(s.depends)) {
+      if (a.status !== "ok") continue;
+      const r = this.rules.get(a.step);
+      if (r === "all_success" || r === "one_success") {
+        this.diags.warning(
+          "approximated",
+          `step "${s.name}" runs after "${a.step}", which waits for a success: when that upstream fails, Airflow marks "${a.step}" upstream_failed (not omitted), so "${s.name}" does not run on target airflow`,
+          s.loc,
+        );
+      }
+    }
+  }
+
+  private addTask(t: TaskView, upstream: readonly string[]): void {
+    this.tasks.push(t);
+    if (upstream.length === 1) this.edges.push(`${upstream[0]} >> ${t.var}`);
+    else if (upstream.length > 1) this.edges.push(`[${upstream.join(", ")}] >> ${t.var}`);
+  }
+
+  // ------------------------------------------------------------ steps
+
+  private lowerStep(s: Step, upstream: string[], rule: string | undefined): void {
+    if (!isPodStep(s)) throw new Error(`internal: airflow cannot lower a ${s.kind} step`);
+    const id = this.ids.get(s.name);
+    const v = this.stepVar.get(s.name)!;
+    const where = { name: s.name, file: s.loc.file, line: s.loc.line };
+    const all: string[] = [];
+    let up = upstream;
+    let firstRule = rule;
+    const ruleKw = (): (readonly [string, Py])[] => {
+      const r = firstRule;
+      firstRule = undefined;
+      return r ? [["trigger_rule", lit(r)]] : [];
+    };
+    if (s.when) {
+      this.helpers.when = true;
+      const gv = this.newVar(`${v}__when`);
+      this.addTask(
+        {
+          var: gv,
+          id: `${id}__when`,
+          what: "condition of step",
+          ...where,
+          operator: this.operatorImport("short"),
+          partial: false,
+          kwargs: [
+            ["task_id", lit(`${id}__when`)],
+            ["python_callable", code("_couler_when")],
+            ["op_kwargs", dict([["condition", this.condition(s.when, s)]])],
+            ["ignore_downstream_trigger_rules", lit(false)],
+            ...ruleKw(),
+          ],
+          expand: false,
+        },
+        up,
+      );
+      all.push(gv);
+      up = [gv];
+    }
+    const pod = this.podTask(s, id, v, ruleKw);
+    if (pod.itemsTask) {
+      this.addTask(pod.itemsTask, up);
+      all.push(pod.itemsTask.var);
+      up = [pod.itemsTask.var];
+    }
+    this.addTask(pod.task, up);
+    all.push(v);
+    this.lowered.set(s.name, { first: all[0]!, last: v, all });
+  }
+
+  /** The step's own task (and, for a run-time fan-out, the task computing its instances). */
+  private podTask(
+    s: ContainerStep | ScriptStep,
+    id: string,
+    v: string,
+    ruleKw: () => (readonly [string, Py])[],
+  ): { task: TaskView; itemsTask?: TaskView } {
+    const bash = this.o.operator === "bash";
+    const collect = (s.outputs?.length ?? 0) > 0 || this.resultRead.has(s.name);
+    const loop = s.loop;
+    if (loop?.kind === "items" && loop.items.length > 1024) {
+      this.diags.error("too-many-items", `step "${s.name}" fans out over ${loop.items.length} items: Airflow maps at most 1024 instances (core.max_map_length)`, s.loc);
+    }
+    if (s.kind === "script" && s.source.includes("\0")) this.diags.error("unsupported", `the source of script step "${s.name}" contains a NUL character, which a shell script cannot carry`, s.loc);
+
+    // The values the step passes, as Jinja parts; items stay symbolic until rows are known.
+    const command = (s.command ?? []).map((x) => this.parts(x, s));
+    const args = (s.args ?? []).map((x) => this.parts(x, s));
+    const env = (s.env ?? []).map((e) => [e.name, this.parts(e.value, s)] as const);
+    const wrap = collect || s.kind === "script" || s.workingDir !== undefined;
+    if (wrap && !bash && command.length === 0) {
+      this.diags.error("unsupported", `step "${s.name}" needs a command on target airflow: collecting outputs or setting a working directory wraps the command in a shell, and the image's entrypoint is not known`, s.loc);
+    }
+    const script =
+      s.kind === "script" ? { delimiter: heredocDelimiter(s.source), source: s.source } : false;
+
+    // fields: name → list of values or map of values (each value a list of parts)
+    type Fields = Record<string, Parts[] | (readonly [string, Parts])[]>;
+    const fields: Fields = {};
+    let shellText: string | undefined;
+    if (bash) {
+      // every value with a reference or an item travels in an env var, so nothing run-time reaches the shell text
+      const envOut: (readonly [string, Parts])[] = [...env];
+      for (const e of env) {
+        if (e[0].startsWith("COULER_")) this.diags.error("reserved-name", `env var "${e[0]}" of step "${s.name}": names starting with COULER_ are reserved on target airflow`, s.loc);
+      }
+      const word = (p: Parts, i: number): string => {
+        if (p.every((x) => typeof x === "string")) return shQuote(p.join(""));
+        const name = `COULER_ARG_${i}`;
+        envOut.push([name, p]);
+        return `"$${name}"`;
+      };
+      const words: string[] = [];
+      let i = 0;
+      for (const p of command) words.push(word(p, i++));
+      if (script) words.push(`"$couler_tmp/script"`);
+      for (const p of args) words.push(word(p, i++));
+      shellText = this.shellScript(s, words.join(" ") || ":", collect, script, true);
+      fields.env = envOut;
+    } else {
+      if (wrap) {
+        fields.arguments = [...command, ...(script ? [["/tmp/couler/script"]] : []), ...args];
+        shellText = this.shellScript(s, `"$@"`, collect, script, false);
+      } else {
+        if (command.length) fields.cmds = command;
+        if (args.length) fields.arguments = args;
+      }
+      if (env.length) fields.env_vars = env;
+    }
+
+    const hasItem = (p: Parts) => p.some(isItem);
+    const fieldVaries = (f: Parts[] | (readonly [string, Parts])[]) =>
+      f.some((x) => (Array.isArray(x) && typeof x[0] === "string" && x.length === 2 && Array.isArray(x[1]) ? hasItem(x[1] as Parts) : hasItem(x as Parts)));
+    const renderField = (f: Parts[] | (readonly [string, Parts])[], row?: readonly string[]): Py => {
+      const isMap = f.length > 0 && Array.isArray(f[0]) && f[0].length === 2 && typeof f[0][0] === "string" && Array.isArray(f[0][1]);
+      if (isMap) return dict((f as (readonly [string, Parts])[]).map(([k, p]) => [k, tpl(this.rowParts(p, row, s))] as const));
+      return list((f as Parts[]).map((p) => tpl(this.rowParts(p, row, s))));
+    };
+
+    const operator = this.operatorImport(bash ? "bash" : "kpo");
+    const kw: (readonly [string, Py])[] = [["task_id", lit(id)]];
+    if (bash) {
+      kw.push(["bash_command", tpl([shellText!])]);
+      kw.push(["append_env", lit(true)]);
+      kw.push(["skip_on_exit_code", lit(null)]);
+    } else {
+      kw.push(["image", lit(s.image)]);
+      if (wrap) kw.push(["cmds", lit(["sh", "-c", shellText!, "couler"])]);
+    }
+    const mapped = Object.keys(fields).filter((k) => loop && fieldVaries(fields[k]!));
+    for (const k of Object.keys(fields)) {
+      if (mapped.includes(k)) continue;
+      const f = fields[k]!;
+      if (f.length) kw.push([k, renderField(f)]);
+    }
+    if (!bash) this.podKwargs(s, kw);
+    if (collect) kw.push(["do_xcom_push", lit(true)]);
+    else if (bash) kw.push(["do_xcom_push", lit(false)]);
+    kw.push(...ruleKw());
+    this.retryKwargs(s, kw);
+    if (loop?.parallelism !== undefined) {
+      if (this.o.version === "3") kw.push(["max_active_tis_per_dagrun", lit(loop.parallelism)]);
+      else {
+        kw.push(["max_active_tis_per_dag", lit(loop.parallelism)]);
+        this.diags.warning("approximated", `fan-out parallelism of step "${s.name}" becomes max_active_tis_per_dag on Airflow 2, which limits instances across all runs of the DAG (Airflow 3 limits per run)`, s.loc);
+      }
+    }
+    const base = { var: v, id, what: "step", name: s.name, file: s.loc.file, line: s.loc.line, operator };
+    if (!loop) return { task: { ...base, partial: false, kwargs: kw, expand: false } };
+
+    if (loop.kind === "items") {
+      const rows = loop.items.map((row) =>
+        dict(mapped.map((k) => [k, renderField(fields[k]!, row)] as const)),
+      );
+      const expand = mapped.length ? list(rows) : list(loop.items.map(() => dict([])));
+      return { task: { ...base, partial: true, kwargs: kw, expand } };
+    }
+    // run-time list: a PythonOperator turns the JSON list into per-instance arguments
+    this.helpers.fanOut = true;
+    const iv = this.newVar(`${v}__items`);
+    const spec = (f: Parts[] | (readonly [string, Parts])[]): Py => {
+      const isMap = f.length > 0 && Array.isArray(f[0]) && f[0].length === 2 && typeof f[0][0] === "string" && Array.isArray(f[0][1]);
+      const partsPy = (p: Parts): Py =>
+        list(
+          this.mergeText(p).map((x) => (isItem(x) ? dict([["item", lit(x.item)]]) : dict([["text", tpl([x])]]))),
+        );
+      if (isMap) return dict((f as (readonly [string, Parts])[]).map(([k, p]) => [k, partsPy(p)] as const));
+      return list((f as Parts[]).map(partsPy));
+    };
+    const fieldsPy = dict(mapped.map((k) => [k, spec(fields[k]!)] as const));
+    const itemsTask: TaskView = {
+      var: iv,
+      id: `${id}__items`,
+      what: "instances of step",
+      name: s.name,
+      file: s.loc.file,
+      line: s.loc.line,
+      operator: this.operatorImport("python"),
+      partial: false,
+      kwargs: [
+        ["task_id", lit(`${id}__items`)],
+        ["python_callable", code("_couler_fan_out")],
+        ["op_kwargs", dict([["items", tpl([this.refExpr(loop.source, s)])], ["fields", fieldsPy]])],
+        ...ruleKw(),
+      ],
+      expand: false,
+    };
+    return { itemsTask, task: { ...base, partial: true, kwargs: kw, expand: code(`${iv}.output`) } };
+  }
+
+  private mergeText(p: Parts): Parts {
+    const out: Parts = [];
+    for (const x of p) {
+      const prev = out[out.length - 1];
+      if (typeof x === "string" && typeof prev === "string") out[out.length - 1] = prev + x;
+      else out.push(x);
+    }
+    return out;
+  }
+
+  /** Kubernetes settings of a pod step. */
+  private podKwargs(s: ContainerStep | ScriptStep, kw: (readonly [string, Py])[]): void {
+    const c = this.wf.config;
+    if (s.secretEnv?.length) {
+      this.imports.add("from airflow.providers.cncf.kubernetes.secret import Secret");
+      kw.push(["secrets", list(s.secretEnv.map((e) => call("Secret", [], [lit("env"), lit(e.name), lit(e.secret), lit(e.key)])))]);
+    }
+    if (s.resources) {
+      this.imports.add("k8s");
+      const r: [string, Py][] = [];
+      if (s.resources.requests) r.push(["requests", lit({ ...s.resources.requests })]);
+      if (s.resources.limits) r.push(["limits", lit({ ...s.resources.limits })]);
+      kw.push(["container_resources", call("k8s.V1ResourceRequirements", r)]);
+    }
+    if (s.imagePullPolicy) kw.push(["image_pull_policy", lit(s.imagePullPolicy)]);
+    const nodeSelector = { ...(c.nodeSelector ?? {}), ...(s.nodeSelector ?? {}) };
+    if (Object.keys(nodeSelector).length) kw.push(["node_selector", lit(nodeSelector)]);
+    const tolerations = [...(c.tolerations ?? []), ...(s.tolerations ?? [])];
+    if (tolerations.length) {
+      this.imports.add("k8s");
+      kw.push([
+        "tolerations",
+        list(
+          tolerations.map((t) => {
+            const a: [string, Py][] = [];
+            if (t.key !== undefined) a.push(["key", lit(t.key)]);
+            if (t.operator !== undefined) a.push(["operator", lit(t.operator)]);
+            if (t.value !== undefined) a.push(["value", lit(t.value)]);
+            if (t.effect !== undefined) a.push(["effect", lit(t.effect)]);
+            if (t.tolerationSeconds !== undefined) a.push(["toleration_seconds", lit(t.tolerationSeconds)]);
+            return call("k8s.V1Toleration", a);
+          }),
+        ),
+      ]);
+    }
+    const affinity = s.affinity ?? c.affinity;
+    if (affinity) kw.push(["affinity", lit(affinity as PyJson)]);
+    if (c.securityContext) kw.push(["security_context", lit(c.securityContext as PyJson)]);
+    if (s.securityContext) kw.push(["container_security_context", lit(s.securityContext as PyJson)]);
+    if (c.imagePullSecrets?.length) {
+      this.imports.add("k8s");
+      kw.push(["image_pull_secrets", list(c.imagePullSecrets.map((n) => call("k8s.V1LocalObjectReference", [["name", lit(n)]])))]);
+    }
+    if (c.serviceAccount !== undefined) kw.push(["service_account_name", lit(c.serviceAccount)]);
+    if (c.namespace !== undefined) kw.push(["namespace", lit(c.namespace)]);
+    if (c.labels) kw.push(["labels", lit({ ...c.labels })]);
+    if (c.annotations) kw.push(["annotations", lit({ ...c.annotations })]);
+    if (c.podGC) {
+      const action = c.podGC === "OnPodSuccess" || c.podGC === "OnWorkflowSuccess" ? "delete_succeeded_pod" : "delete_pod";
+      kw.push(["on_finish_action", lit(action)]);
+    }
+  }
+
+  private retryKwargs(s: Step, kw: (readonly [string, Py])[]): void {
+    if (s.retry) {
+      kw.push(["retries", lit(s.retry.limit)]);
+      const b = s.retry.backoff;
+      if (b) {
+        this.imports.add("timedelta");
+        kw.push(["retry_delay", call("timedelta", [["seconds", lit(b.duration)]])]);
+        const factor = b.factor ?? 1;
+        if (factor !== 1) {
+          kw.push(["retry_exponential_backoff", lit(true)]);
+          if (factor !== 2) {
+            this.diags.warning("approximated", `retry backoff factor ${factor} of step "${s.name}" is approximated on target airflow: Airflow's exponential backoff doubles the delay each retry`, s.loc);
+          }
+        }
+        if (b.maxDuration !== undefined) kw.push(["max_retry_delay", call("timedelta", [["seconds", lit(b.maxDuration)]])]);
+      }
+    }
+    if (s.timeout !== undefined) {
+      this.imports.add("timedelta");
+      kw.push(["execution_timeout", call("timedelta", [["seconds", lit(s.timeout)]])]);
+    }
+  }
+
+  /** The wrapper script that runs the command and collects outputs (from step.sh.hbs). */
+  private shellScript(
+    s: ContainerStep | ScriptStep,
+    run: string,
+    collect: boolean,
+    script: { delimiter: string; source: string } | false,
+    bash: boolean,
+  ): string {
+    const outputs = (s.outputs ?? []).map((o, i) => ({
+      path: o.path ?? "",
+      key: `${i === 0 ? "" : ", "}${JSON.stringify(o.name)}: `,
+      missing: `couler: output parameter ${o.name} of step ${s.name}: file ${o.path} not found`,
+    }));
+    const text = templates().step({
+      workingDir: s.workingDir ?? false,
+      tmp: collect || script !== false,
+      bash,
+      script,
+      collect,
+      outputs,
+      run,
+    });
+    return text.replace(/\n+$/, "");
+  }
+
+  // ------------------------------------------------------------ values
+
+  /** A value as Jinja parts; items stay as `{ item }` markers. */
+  private parts(v: Value, s: Step): Parts {
+    const ps = typeof v === "string" ? [v] : v.kind === "concat" ? v.parts : [v];
+    return ps.map((p): Part => (typeof p === "string" ? p : p.kind === "item" ? { item: p.field ?? p.index ?? null } : this.refExpr(p, s)));
+  }
+
+  /** Parts with items replaced by a static row's values. */
+  private rowParts(p: Parts, row: readonly string[] | undefined, s: Step): JinjaPart[] {
+    return p.map((x) => {
+      if (!isItem(x)) return x;
+      const item = x.item;
+      if (!row) throw new Error("internal: item outside a fan-out");
+      if (typeof item === "string") {
+        this.diags.error("unsupported", `step "${s.name}" reads field "${item}" of a static item, which is text`, s.loc);
+        return "";
+      }
+      return row[item ?? 0] ?? "";
+    });
+  }
+
+  /** A reference as a Jinja expression we build (names go in as Jinja string literals). */
+  private refExpr(r: Ref, s: Step): { expr: string } {
+    switch (r.kind) {
+      case "param":
+        return { expr: /^[A-Za-z_][A-Za-z0-9_]*$/.test(r.name) && !PARAMS_ATTRS.has(r.name) && !PY_KEYWORDS.has(r.name) ? `params.${r.name}` : `params[${jinjaStr(r.name)}]` };
+      case "result":
+      case "output": {
+        const producer = this.byName.get(r.step);
+        const path = r.kind === "result" ? "'result'" : `'outputs', ${jinjaStr(r.output)}`;
+        const pull = `ti.xcom_pull(task_ids=${jinjaStr(this.ids.get(r.step))})`;
+        this.helpers.pick = true;
+        this.needJsonFilters = true;
+        if (producer?.loop && producer.name !== s.name) {
+          this.helpers.fanIn = true;
+          return { expr: `${pull} | couler_fan_in(${path})` };
+        }
+        return { expr: `${pull} | couler_pick(${path})` };
+      }
+      case "workflow":
+        if (r.field === "name") return { expr: "run_id" };
+        if (this.o.version === "3") {
+          this.diags.error("unsupported", `step "${s.name}" reads the workflow status, which Airflow 3 tasks cannot query (no database access from tasks); target Airflow 2 or drop the status`, s.loc);
+        }
+        return { expr: STATUS_EXPR };
+      case "item":
+        throw new Error("internal: item handled by parts()");
+    }
+  }
+
+  private condition(c: Condition, s: Step): Py {
+    switch (c.kind) {
+      case "and":
+      case "or":
+        return dict([["op", lit(c.kind)], ["of", list(c.of.map((x) => this.condition(x, s)))]]);
+      case "not":
+        return dict([["op", lit("not")], ["of", this.condition(c.of, s)]]);
+      case "compare": {
+        const side = (v: Value) => tpl(this.parts(v, s).map((x) => (isItem(x) ? this.itemInCondition(s) : x)));
+        return dict([["op", lit(c.op)], ["left", side(c.left)], ["right", side(c.right)]]);
+      }
+    }
+  }
+
+  private itemInCondition(s: Step): string {
+    this.diags.error("unsupported", `the condition of step "${s.name}" reads the loop item: on target airflow the condition is checked once for the whole fan-out`, s.loc);
+    return "";
+  }
+
+  // ------------------------------------------------------------ bash lowering limits
+
+  private checkBashLimits(): void {
+    if (this.o.operator !== "bash") return;
+    const c = this.wf.config;
+    const warn = (what: string, loc: Loc) => this.diags.warning("dropped", `${what} is ignored on target airflow with operator bash: ${NOT_K8S}`, loc);
+    if (c.serviceAccount !== undefined) warn("the service account", this.wf.loc);
+    if (c.namespace !== undefined) warn("the namespace", this.wf.loc);
+    if (c.labels) warn("labels", this.wf.loc);
+    if (c.annotations) warn("annotations", this.wf.loc);
+    if (c.nodeSelector) warn("the node selector", this.wf.loc);
+    if (c.tolerations?.length) warn("tolerations", this.wf.loc);
+    if (c.affinity) warn("affinity", this.wf.loc);
+    if (c.securityContext) warn("the security context", this.wf.loc);
+    if (c.imagePullSecrets?.length) warn("image pull secrets", this.wf.loc);
+    if (c.podGC) warn("pod garbage collection", this.wf.loc);
+    for (const s of allSteps(this.wf)) {
+      if (!isPodStep(s)) continue;
+      const w = (what: string) => warn(`${what} of step "${s.name}"`, s.loc);
+      if (s.resources) w("the resources");
+      if (s.nodeSelector) w("the node selector");
+      if (s.imagePullPolicy) w("the image pull policy");
+      if (s.tolerations?.length) w("tolerations");
+      if (s.affinity) w("affinity");
+      if (s.securityContext) w("the security context");
+      if (s.secretEnv?.length) {
+        this.diags.error("unsupported", `secret env vars of step "${s.name}" are not supported on target airflow with operator bash: there is no Kubernetes secret on the worker; use the kpo operator, or read an Airflow connection in the command`, s.loc);
+      }
+    }
+  }
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const airflowBackend: Backend = {
+  name: "airflow",
+  description: "Apache Airflow: a Python DAG file (Airflow 2.6+ or 3), KubernetesPodOperator or BashOperator tasks",
+  capabilities,
+  options: {
+    version: { description: "Airflow major version the DAG imports target (2: Airflow 2.6+, 3: airflow.sdk)", values: ["2", "3"], default: "2" },
+    operator: {
+      description: "how steps run: kpo (KubernetesPodOperator) or bash (BashOperator on the worker; the image is ignored)",
+      values: ["kpo", "bash"],
+      default: "kpo",
+    },
+  },
+  goldenVariants: [
+    { name: "bash", options: { operator: "bash" } },
+    { name: "v3", options: { version: "3" } },
+  ],
+  compile(wf: WorkflowIR, ctx: CompileContext): OutputFile[] {
+    const version = ctx.options.version === "3" ? "3" : "2";
+    const operator = ctx.options.operator === "bash" ? "bash" : "kpo";
+    return new AirflowCompiler(wf, ctx, { version, operator }).compile();
+  },
+  joinForStdout(files: readonly OutputFile[]): string {
+    return files.map((f) => f.content).join("\n");
+  },
+};

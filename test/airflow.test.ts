@@ -1,0 +1,254 @@
+/**
+ * Airflow goldens parse as Python 3, their tasks and `>>` edges match the IR, the literal
+ * helpers survive hostile text (checked by python3 itself, and by Jinja when installed),
+ * and a BashOperator task really runs and reports its outputs as one JSON line.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { airflowBackend } from "../backends/airflow/airflow-backend.js";
+import { jinjaText } from "../backends/airflow/jinja-text.js";
+import { pyLiteral, pyStr } from "../backends/airflow/python-literals.js";
+import { heredocDelimiter, shQuote } from "../backends/airflow/shell.js";
+import { DiagnosticBag } from "../src/diagnostics.js";
+import { allSteps, parentsOf } from "../src/ir/graph.js";
+import type { Step, WorkflowIR } from "../src/ir/types.js";
+import { compileFixture, listFixtures, readTree } from "./helpers/golden.js";
+import { repoPath } from "./helpers/paths.js";
+
+const script = (name: string) => repoPath("test", "airflow", name);
+const python = (args: string[], input?: string) => execFileSync("python3", args, { encoding: "utf8", input, maxBuffer: 64 << 20 });
+
+const variants = ["airflow", ...(airflowBackend.goldenVariants ?? []).map((v) => `airflow-${v.name}`)];
+const goldenFiles = variants.flatMap((dir) =>
+  [...readTree(repoPath("golden", dir)).keys()].filter((p) => p.endsWith(".py")).map((p) => ({ dir, rel: p, abs: repoPath("golden", dir, p) })),
+);
+
+const HOSTILE = [
+  "",
+  "plain",
+  'say "hi"',
+  "it's",
+  "'''",
+  '"""',
+  "back\\slash\\",
+  "\\n is not a newline",
+  "line1\nline2\n",
+  "cr\r\nlf",
+  "tab\there",
+  "{{ params.day }}",
+  "{% if true %}x{% endif %}",
+  "{# comment #}",
+  "{",
+  "a{",
+  "}}",
+  "{{",
+  "{{{{",
+  "${{ x }} $(whoami) `id` $HOME",
+  "ünïcødé ✓ 😀 𝔘",
+  "nul\u0000byte",
+  "bell\u0007 del\u007f c1\u0085 nbsp\u00a0 bidi\u202e ls\u2028 bom\ufeff",
+  "config.json",
+  "run.sh",
+  "trailing newline\n",
+  "'); import os; os.system('x') #",
+  "\\{{ escaped? }}",
+];
+
+describe("airflow goldens", () => {
+  test("there are Airflow goldens in every variant", () => {
+    for (const v of variants) assert.ok(goldenFiles.filter((g) => g.dir === v).length >= 10, `few goldens in ${v}`);
+  });
+
+  test("every golden parses as Python 3 (one python3 process for all)", () => {
+    const code = "import ast, json, sys\nbad = {}\nfor p in sys.argv[1:]:\n    try:\n        ast.parse(open(p, encoding='utf-8').read(), p)\n    except SyntaxError as e:\n        bad[p] = str(e)\nprint(json.dumps(bad))";
+    const bad = JSON.parse(python(["-c", code, ...goldenFiles.map((g) => g.abs)]));
+    assert.deepEqual(bad, {});
+  });
+
+  test("no golden HTML-escapes or leaks absolute paths and timestamps", () => {
+    for (const g of goldenFiles) {
+      const text = readFileSync(g.abs, "utf8");
+      assert.ok(!/&(amp|lt|gt|quot|#x27|#39);/.test(text), `${g.dir}/${g.rel} looks HTML-escaped`);
+      assert.ok(!text.includes(repoPath()), `${g.dir}/${g.rel} contains an absolute path`);
+    }
+  });
+
+  test("tasks, edges and trigger rules in each golden match the IR", async () => {
+    const read = JSON.parse(python([script("read_dag.py"), ...goldenFiles.map((g) => g.abs)])) as Record<string, { error?: string; tasks?: Record<string, { upstream: string[]; trigger_rule: string }> }>;
+    const irs = new Map<string, WorkflowIR>();
+    const seen = new Set<string>();
+    for (const g of goldenFiles) {
+      const got = read[g.abs]!;
+      assert.equal(got.error, undefined, `${g.dir}/${g.rel}: ${got.error}`);
+      const fixture = listFixtures().find((f) => f.replace(/^fixtures\//, "").replace(/\.ts$/, "") === g.rel.split("/").slice(0, -1).join("/"));
+      assert.ok(fixture, `no fixture for ${g.rel}`);
+      if (!seen.has(fixture)) {
+        seen.add(fixture);
+        for (const text of (await compileFixture(fixture, "ir")).files.values()) {
+          if (!text.startsWith("{")) continue;
+          const wf = JSON.parse(text) as WorkflowIR;
+          irs.set(`${fixture}#${wf.name.replace(/[^A-Za-z0-9_]/g, "_")}.py`, wf);
+        }
+      }
+      const ir = irs.get(`${fixture}#${g.rel.split("/").pop()}`);
+      assert.ok(ir, `no IR for ${g.rel}`);
+      checkTasks(`${g.dir}/${g.rel}`, ir, got.tasks!);
+    }
+  });
+});
+
+/** Collapse helper tasks (`x__when`, `x__items`) into their step and compare with the IR graph. */
+function checkTasks(where: string, ir: WorkflowIR, tasks: Record<string, { upstream: string[]; trigger_rule: string }>): void {
+  const stepOf = (id: string) => id.replace(/__(when|items)$/, "");
+  const steps = allSteps(ir);
+  const mainNames = new Set(ir.steps.map((s) => s.name));
+  const ids = new Set(Object.keys(tasks).map(stepOf));
+  ids.delete("couler_workflow_failed");
+  assert.deepEqual([...ids].sort(), steps.map((s) => s.name).sort(), `${where}: tasks`);
+  for (const s of steps) {
+    const mine = Object.keys(tasks).filter((id) => stepOf(id) === s.name);
+    const ups = new Set(mine.flatMap((id) => tasks[id]!.upstream.map(stepOf)).filter((u) => u !== s.name));
+    const exitRoot = !mainNames.has(s.name) && parentsOf(s).length === 0;
+    const want = exitRoot ? [...mainNames].sort() : parentsOf(s);
+    assert.deepEqual([...ups].sort(), want, `${where}: upstream of ${s.name}`);
+    const first = mine.find((id) => id.endsWith("__when")) ?? mine.find((id) => id.endsWith("__items")) ?? s.name;
+    const rule = tasks[first]!.trigger_rule;
+    if (exitRoot) assert.equal(rule, "all_done", `${where}: exit handler ${s.name} runs whatever happened`);
+    else if (s.depends && isOkOnly(s)) assert.equal(rule, "none_failed", `${where}: ${s.name} waits with "ok" edges`);
+    else if (!s.depends) assert.equal(rule, "all_success", `${where}: ${s.name} has no upstream`);
+  }
+  if (ir.onExit?.length) assert.equal(tasks.couler_workflow_failed?.trigger_rule, "one_failed", `${where}: the run still fails`);
+}
+
+function isOkOnly(s: Step): boolean {
+  const d = s.depends!;
+  return d.kind === "on" ? d.status === "ok" : d.kind === "and" && d.of.every((x) => x.kind === "on" && x.status === "ok");
+}
+
+describe("airflow literal helpers", () => {
+  test("Python, Jinja and shell literals give back hostile text exactly", () => {
+    const cases: { kind: string; source: string; expect: string }[] = [];
+    for (const s of HOSTILE) {
+      cases.push({ kind: "py", source: pyStr(s), expect: s });
+      if (!s.includes("\u0000")) {
+        cases.push({ kind: "jinja", source: pyStr(jinjaText([s])), expect: s });
+        cases.push({ kind: "jinja", source: pyStr(jinjaText([s, { expr: "params.day" }, s])), expect: `${s}{{ 7*7 }}${s}` });
+        cases.push({ kind: "sh", source: shQuote(s), expect: s });
+      }
+    }
+    const failures = JSON.parse(python([script("check_literals.py")], JSON.stringify(cases)));
+    assert.deepEqual(failures, []);
+    const dicts = HOSTILE.map((s) => pyLiteral({ [s]: [s, 1, true, null] }));
+    const back = JSON.parse(python(["-c", "import ast, json, sys\nprint(json.dumps([ast.literal_eval(l) for l in json.load(sys.stdin)]))"], JSON.stringify(dicts)));
+    assert.deepEqual(back, HOSTILE.map((s) => ({ [s]: [s, 1, true, null] })));
+  });
+
+  test("Python literals never contain raw control, bidi or line-separator characters", () => {
+    for (const s of HOSTILE) assert.ok(!/[\u0000-\u001f\u007f-\u00a0\u2028\u2029\u202a-\u202e\ufeff]/.test(pyStr(s)), JSON.stringify(s));
+  });
+
+  test("a heredoc delimiter is never a line of the text", () => {
+    const text = "a\nCOULER_EOF_x\n";
+    const d = heredocDelimiter(text);
+    const evil = `${d}\n${text}`;
+    assert.ok(!evil.split("\n").includes(heredocDelimiter(evil)));
+  });
+});
+
+describe("airflow backend", () => {
+  const loc = { file: "w.ts", line: 1, col: 1 };
+  const base = (steps: Step[], extra: Partial<WorkflowIR> = {}): WorkflowIR => ({ kind: "Workflow", irVersion: 1, name: "w", source: "w.ts", loc, config: {}, params: [], steps, ...extra });
+  const compile = (wf: WorkflowIR, options: Record<string, string> = {}) => {
+    const diagnostics = new DiagnosticBag();
+    const files = airflowBackend.compile(wf, { diagnostics, options: { version: "2", operator: "kpo", ...options } });
+    return { files, diags: diagnostics.items.map((d) => `${d.severity}: ${d.message}`) };
+  };
+
+  test("declares a decision for every feature", () => {
+    for (const [f, s] of Object.entries(airflowBackend.capabilities)) assert.ok(s !== undefined, f);
+  });
+
+  test("hostile user text stays data: the DAG parses and keeps it as a string", () => {
+    const evil = "\"\"\"'''\n{{ 7*7 }}{% raw %}\u0000\u202e😀 \\";
+    const wf = base([{ kind: "container", name: "x", loc, image: evil, command: [evil], args: [{ kind: "concat", parts: [evil, { kind: "param", name: "p" }] }], env: [{ name: "E", value: evil }] }], {
+      params: [{ name: "p", default: evil, description: evil, loc }],
+    });
+    for (const operator of ["kpo", "bash"]) {
+      const { files, diags } = compile(wf, { operator });
+      assert.deepEqual(diags, []);
+      const file = join(mkdtempSync(join(tmpdir(), "couler-af-")), "w.py");
+      writeFileSync(file, files[0]!.content);
+      const got = JSON.parse(python([script("read_dag.py"), file]))[file];
+      assert.equal(got.error, undefined, got.error);
+      assert.deepEqual(Object.keys(got.tasks), ["x"]);
+    }
+  });
+
+  test("a static fan-out above 1024 items is refused", () => {
+    const items = Array.from({ length: 1025 }, (_, i) => [String(i)]);
+    const { diags } = compile(base([{ kind: "container", name: "m", loc, image: "a", command: ["echo", { kind: "item" }], loop: { kind: "items", items } }]));
+    assert.ok(diags.some((d) => d.includes("1024")), diags.join("\n"));
+  });
+
+  test("depends expressions: ok is none_failed; mixed states on different tasks are refused", () => {
+    const c = (name: string, depends?: Step["depends"]): Step => ({ kind: "container", name, loc, image: "a", ...(depends ? { depends } : {}) });
+    const { diags } = compile(
+      base([
+        c("a"),
+        c("b"),
+        c("x", { kind: "or", of: [{ kind: "on", step: "a", status: "failed" }, { kind: "on", step: "b", status: "succeeded" }] }),
+        c("y", { kind: "not", of: { kind: "on", step: "a", status: "failed" } }),
+      ]),
+    );
+    assert.equal(diags.filter((d) => d.startsWith("error: dependency expression")).length, 2, diags.join("\n"));
+  });
+
+  test("a BashOperator task runs, keeps the exit code and prints its outputs as the last line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "couler-af-run-"));
+    try {
+      const out = join(dir, "out file");
+      const src = `import sys\nopen(${JSON.stringify(out)}, "w").write("x\\"y\\\\z\\n{{ not jinja }}\\n")\nprint("hello {{ 1 }}", sys.argv[1])\n`;
+      const wf = base(
+        [
+          {
+            kind: "script",
+            name: "s",
+            loc,
+            image: "ignored",
+            command: ["python3"],
+            source: src,
+            args: [{ kind: "concat", parts: ["--day=", { kind: "param", name: "day" }] }],
+            outputs: [{ name: "o", path: out, loc }],
+          },
+          { kind: "container", name: "f", loc, image: "ignored", command: ["sh", "-c", "echo failing; exit 3"] },
+        ],
+        { params: [{ name: "day", default: "$(echo pwned) {{ 2 }}", loc }] },
+      );
+      const { files, diags } = compile(wf, { operator: "bash" });
+      assert.deepEqual(diags, []);
+      const file = join(dir, "w.py");
+      writeFileSync(file, files[0]!.content);
+      const jinja = spawnSync("python3", ["-c", "import jinja2"]).status === 0;
+      if (!jinja) return;
+      const r = JSON.parse(python([script("run_bash_task.py"), file, "s", "{}"]));
+      assert.equal(r.rc, 0, r.stderr);
+      const pushed = JSON.parse(r.last);
+      assert.deepEqual(pushed, { result: "hello {{ 1 }} --day=$(echo pwned) {{ 2 }}", outputs: { o: 'x"y\\z\n{{ not jinja }}' } });
+      const f = JSON.parse(python([script("run_bash_task.py"), file, "f", "{}"]));
+      assert.equal(f.rc, 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("templates are found from dist and the couler bin", () => {
+    const r = spawnSync(process.execPath, [repoPath("dist", "src", "cli", "main.js"), "compile", repoPath("fixtures", "hello.ts"), "--target", "airflow", "--airflow-operator", "bash", "--airflow-version", "3"], { encoding: "utf8", cwd: tmpdir() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /from airflow\.providers\.standard\.operators\.bash import BashOperator/);
+    assert.match(r.stdout, /from airflow\.sdk import DAG/);
+  });
+});
