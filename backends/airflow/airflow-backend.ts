@@ -593,7 +593,8 @@ class AirflowCompiler {
       kw.push(["skip_on_exit_code", lit(null)]);
     } else {
       kw.push(["image", lit(s.image)]);
-      if (wrap) kw.push(["cmds", lit(["sh", "-c", shellText!, "couler"])]);
+      // the wrapper carries user text (script source, paths): it is templated text like any other
+      if (wrap) kw.push(["cmds", list([lit("sh"), lit("-c"), tpl([shellText!]), lit("couler")])]);
     }
     const mapped = Object.keys(fields).filter((k) => loop && fieldVaries(fields[k]!));
     for (const k of Object.keys(fields)) {

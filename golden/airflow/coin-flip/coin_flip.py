@@ -54,7 +54,35 @@ with DAG(
     flip_coin = KubernetesPodOperator(
         task_id="flip-coin",
         image="python:3.12-alpine",
-        cmds=["sh", "-c", "couler_tmp=/tmp/couler\nmkdir -p \"$couler_tmp\" || exit 1\ncat > \"$couler_tmp/script\" <<'COULER_EOF_b896ce9a'\nimport random\nprint(\"heads\" if random.randint(0, 1) == 0 else \"tails\")\n\nCOULER_EOF_b896ce9a\n{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\ncouler_rc=$(cat \"$couler_tmp/rc\")\nif [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\ncouler_json() {\n  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n  { if (NR > 1) printf \"\\\\n\"; n = length($0); for (i = 1; i <= n; i++) { c = substr($0, i, 1); if (c in esc) printf \"%s\", esc[c]; else printf \"%s\", c } }\n  END { printf \"\\\"\" }' < \"$1\"\n}\nmkdir -p /airflow/xcom || exit 1\n{\n  printf '%s' '{\"result\": '; couler_json \"$couler_tmp/stdout\"\n  printf '%s' ', \"outputs\": {'\n  printf '%s\\n' '}}'\n} > /airflow/xcom/return.json", "couler"],
+        cmds=[
+            "sh",
+            "-c",
+            (
+                "couler_tmp=/tmp/couler\n"
+                "mkdir -p \"$couler_tmp\" || exit 1\n"
+                "cat > \"$couler_tmp/script\" <<'COULER_EOF_b896ce9a'\n"
+                "import random\n"
+                "print(\"heads\" if random.randint(0, 1) == 0 else \"tails\")\n"
+                "\n"
+                "COULER_EOF_b896ce9a\n"
+                "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
+                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
+                "couler_json() {\n"
+                "  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n"
+                "  { if (NR > 1) printf \"\\\\n\"; n = length($0); for (i = 1; i <= n; i++) { c = substr($0, i, 1); if (c in esc) printf \"%s\", esc[c]; else printf \"%s\", c } }\n"
+                "  END { printf \"\\\"\" }' < \"$1\"\n"
+                "}\n"
+                "mkdir -p /airflow/xcom || exit 1\n"
+                "{\n"
+                "  printf '%s' '{\"result\": '; couler_json \"$couler_tmp/stdout\"\n"
+                "  printf '%s' ', \"outputs\": {'\n"
+                "  printf '%s\\n' '}}'\n"
+                "} > /airflow/xcom/return.json\n"
+                "exit 0"
+            ),
+            "couler",
+        ],
         arguments=["python", "/tmp/couler/script"],
         do_xcom_push=True,
     )

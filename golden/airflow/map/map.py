@@ -40,7 +40,30 @@ with DAG(
     square = KubernetesPodOperator.partial(
         task_id="square",
         image="alpine:3.20",
-        cmds=["sh", "-c", "couler_tmp=/tmp/couler\nmkdir -p \"$couler_tmp\" || exit 1\n{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\ncouler_rc=$(cat \"$couler_tmp/rc\")\nif [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\ncouler_json() {\n  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n  { if (NR > 1) printf \"\\\\n\"; n = length($0); for (i = 1; i <= n; i++) { c = substr($0, i, 1); if (c in esc) printf \"%s\", esc[c]; else printf \"%s\", c } }\n  END { printf \"\\\"\" }' < \"$1\"\n}\nmkdir -p /airflow/xcom || exit 1\n{\n  printf '%s' '{\"result\": '; couler_json \"$couler_tmp/stdout\"\n  printf '%s' ', \"outputs\": {'\n  printf '%s\\n' '}}'\n} > /airflow/xcom/return.json", "couler"],
+        cmds=[
+            "sh",
+            "-c",
+            (
+                "couler_tmp=/tmp/couler\n"
+                "mkdir -p \"$couler_tmp\" || exit 1\n"
+                "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
+                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
+                "couler_json() {\n"
+                "  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n"
+                "  { if (NR > 1) printf \"\\\\n\"; n = length($0); for (i = 1; i <= n; i++) { c = substr($0, i, 1); if (c in esc) printf \"%s\", esc[c]; else printf \"%s\", c } }\n"
+                "  END { printf \"\\\"\" }' < \"$1\"\n"
+                "}\n"
+                "mkdir -p /airflow/xcom || exit 1\n"
+                "{\n"
+                "  printf '%s' '{\"result\": '; couler_json \"$couler_tmp/stdout\"\n"
+                "  printf '%s' ', \"outputs\": {'\n"
+                "  printf '%s\\n' '}}'\n"
+                "} > /airflow/xcom/return.json\n"
+                "exit 0"
+            ),
+            "couler",
+        ],
         do_xcom_push=True,
     ).expand_kwargs([
         {"arguments": ["sh", "-c", "echo $((1 * 1))"]},

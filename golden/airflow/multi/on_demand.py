@@ -19,6 +19,20 @@ with DAG(
     report = KubernetesPodOperator(
         task_id="report",
         image="node:20-alpine",
-        cmds=["sh", "-c", "couler_tmp=/tmp/couler\nmkdir -p \"$couler_tmp\" || exit 1\ncat > \"$couler_tmp/script\" <<'COULER_EOF_489643f5'\nconst items = [1, 2, 3];\nconsole.log(JSON.stringify({ total: items.reduce((a, b) => a + b, 0) }));\n\nCOULER_EOF_489643f5\n\"$@\"", "couler"],
+        cmds=[
+            "sh",
+            "-c",
+            (
+                "couler_tmp=/tmp/couler\n"
+                "mkdir -p \"$couler_tmp\" || exit 1\n"
+                "cat > \"$couler_tmp/script\" <<'COULER_EOF_489643f5'\n"
+                "const items = [1, 2, 3];\n"
+                "console.log(JSON.stringify({ total: items.reduce((a, b) => a + b, 0) }));\n"
+                "\n"
+                "COULER_EOF_489643f5\n"
+                "\"$@\""
+            ),
+            "couler",
+        ],
         arguments=["node", "/tmp/couler/script"],
     )

@@ -40,7 +40,40 @@ with DAG(
     train = KubernetesPodOperator(
         task_id="train",
         image="python:3.12-alpine",
-        cmds=["sh", "-c", "couler_tmp=/tmp/couler\nmkdir -p \"$couler_tmp\" || exit 1\ncat > \"$couler_tmp/script\" <<'COULER_EOF_bec080e1'\nimport sys\nopen('/tmp/accuracy', 'w').write('0.93')\nopen('/tmp/model', 'w').write('s3://models/latest')\nprint('trained')\nCOULER_EOF_bec080e1\n{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\ncouler_rc=$(cat \"$couler_tmp/rc\")\nif [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\nif [ ! -r /tmp/accuracy ]; then echo 'couler: output parameter accuracy of step train: file /tmp/accuracy not found' >&2; exit 1; fi\nif [ ! -r /tmp/model ]; then echo 'couler: output parameter model of step train: file /tmp/model not found' >&2; exit 1; fi\ncouler_json() {\n  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n  { if (NR > 1) printf \"\\\\n\"; n = length($0); for (i = 1; i <= n; i++) { c = substr($0, i, 1); if (c in esc) printf \"%s\", esc[c]; else printf \"%s\", c } }\n  END { printf \"\\\"\" }' < \"$1\"\n}\nmkdir -p /airflow/xcom || exit 1\n{\n  printf '%s' '{\"result\": '; couler_json \"$couler_tmp/stdout\"\n  printf '%s' ', \"outputs\": {'\n  printf '%s' '\"accuracy\": '; couler_json /tmp/accuracy\n  printf '%s' ', \"model\": '; couler_json /tmp/model\n  printf '%s\\n' '}}'\n} > /airflow/xcom/return.json", "couler"],
+        cmds=[
+            "sh",
+            "-c",
+            (
+                "couler_tmp=/tmp/couler\n"
+                "mkdir -p \"$couler_tmp\" || exit 1\n"
+                "cat > \"$couler_tmp/script\" <<'COULER_EOF_bec080e1'\n"
+                "import sys\n"
+                "open('/tmp/accuracy', 'w').write('0.93')\n"
+                "open('/tmp/model', 'w').write('s3://models/latest')\n"
+                "print('trained')\n"
+                "COULER_EOF_bec080e1\n"
+                "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
+                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
+                "if [ ! -r /tmp/accuracy ]; then echo 'couler: output parameter accuracy of step train: file /tmp/accuracy not found' >&2; exit 1; fi\n"
+                "if [ ! -r /tmp/model ]; then echo 'couler: output parameter model of step train: file /tmp/model not found' >&2; exit 1; fi\n"
+                "couler_json() {\n"
+                "  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n"
+                "  { if (NR > 1) printf \"\\\\n\"; n = length($0); for (i = 1; i <= n; i++) { c = substr($0, i, 1); if (c in esc) printf \"%s\", esc[c]; else printf \"%s\", c } }\n"
+                "  END { printf \"\\\"\" }' < \"$1\"\n"
+                "}\n"
+                "mkdir -p /airflow/xcom || exit 1\n"
+                "{\n"
+                "  printf '%s' '{\"result\": '; couler_json \"$couler_tmp/stdout\"\n"
+                "  printf '%s' ', \"outputs\": {'\n"
+                "  printf '%s' '\"accuracy\": '; couler_json /tmp/accuracy\n"
+                "  printf '%s' ', \"model\": '; couler_json /tmp/model\n"
+                "  printf '%s\\n' '}}'\n"
+                "} > /airflow/xcom/return.json\n"
+                "exit 0"
+            ),
+            "couler",
+        ],
         arguments=["python", "/tmp/couler/script", "--day={{ params.day }}"],
         do_xcom_push=True,
     )
