@@ -1,0 +1,853 @@
+/**
+ * Tekton backend: a `Pipeline` (tekton.dev/v1) with one task per step, and a `PipelineRun`
+ * that starts it, as one multi-document YAML file per workflow.
+ *
+ * Layout: each step becomes a pipeline task whose Task is embedded (`taskSpec`, default) or
+ * a separate `Task` document (`tasks=separate`, referenced by `taskRef`). Order in the file:
+ * Tasks (in step order), the Pipeline, the PipelineRun. Every value a step reads reaches it
+ * as a Task param bound by the pipeline task (`$(params.x)`, `$(tasks.t.results.r)`,
+ * `$(context.pipelineRun.name)`), so both layouts behave the same. Steps whose dependencies
+ * need another step's failure (or any outcome), and exit handlers, become `finally` tasks
+ * guarded by `$(tasks.<t>.status)` / `$(tasks.status)` when expressions.
+ */
+import type { Backend, CompileContext, OutputFile } from "../backend.js";
+import type { Capabilities } from "../../src/ir/features.js";
+import { buildGraph, isPodStep, refsOfValue, topoOrder, valuesOfCondition } from "../../src/ir/graph.js";
+import type { ContainerStep, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
+import { NameTable, type NameRule } from "../common/names.js";
+import { toYamlDocuments } from "../common/yaml.js";
+import { DOLLAR_ENV, kubeLiteral, tektonInert } from "./escape.js";
+import { conditionToWhen, dependsToStates, isOkSet, tektonStatusValues, type Lowered, type WhenAtom } from "./when.js";
+import { wrapperScript } from "./wrapper.js";
+
+const capabilities: Capabilities = {
+  "container-step": "yes",
+  "script-step": "yes",
+  "resource-step": {
+    unsupported:
+      "Tekton has no step that creates a Kubernetes object and waits for a condition; run kubectl in a container step (with a service account allowed to create the object) instead",
+  },
+  "template-ref-step": {
+    unsupported:
+      "a template of an installed Argo WorkflowTemplate has no Tekton counterpart; write the step in the workflow, or call an installed Tekton Task from a hand-written Pipeline",
+  },
+  "while-loop": {
+    unsupported: "a Tekton Pipeline is a DAG without loops or recursion; repeat inside one step's program, or start a new PipelineRun from a finally task",
+  },
+  param: "yes",
+  "step-result": "yes",
+  "output-parameter": "yes",
+  "resource-output": { unsupported: "Tekton has no resource steps, so there is no created object to read outputs from" },
+  env: "yes",
+  "secret-env": "yes",
+  "secret-namespace": {
+    warn: "a pod reads secrets from its own namespace only: the secret's namespace is not written into the manifest; run the PipelineRun in that namespace",
+  },
+  "declared-secret": {
+    warn: "the Secret is referenced by name but not created (its values never enter the output): create it (kubectl create secret generic ...) before starting the PipelineRun",
+  },
+  resources: "yes",
+  "step-timeout": "yes",
+  retry: "yes",
+  "retry-backoff": { warn: "Tekton retries a failed task at once: the backoff (delay, factor, cap) is dropped, the retry count is kept" },
+  "image-pull-policy": "yes",
+  "working-dir": "yes",
+  "node-selector": "yes",
+  "status-dependency": "yes",
+  "depends-expression": "yes",
+  condition: "yes",
+  "loop-items": "yes",
+  "loop-from": "yes",
+  "loop-parallelism": {
+    warn: "a Tekton matrix has no per-task concurrency limit: all instances may run at once (limit them cluster-wide with a ResourceQuota or a LimitRange)",
+  },
+  "fan-in": "yes",
+  "exit-handler": "yes",
+  "workflow-status": "yes",
+  "workflow-name": "yes",
+  "artifact-passing": {
+    unsupported:
+      "Tekton has no artifact store to pass files between tasks; mount a shared volume (addVolume / createWorkflowVolume: a workspace on Tekton) in both steps instead",
+  },
+  "output-artifact": {
+    unsupported: "Tekton has no default artifact store; write the files to a mounted volume (a workspace on Tekton) or upload them in the step",
+  },
+  "artifact-store": {
+    unsupported: "Tekton does not fetch from or upload to S3, GCS or OSS by itself; copy the files in the step (e.g. with the cloud's CLI image), or use a volume",
+  },
+  "artifact-git": {
+    unsupported: "Tekton does not check out Git repositories by itself; clone in the step (or use the catalog's git-clone Task in a hand-written Pipeline)",
+  },
+  "artifact-http": { unsupported: "Tekton does not download input files by itself; fetch the file in the step (curl or wget)" },
+  volume: "yes",
+  "volume-mount": "yes",
+  tolerations: "yes",
+  affinity: "yes",
+  "security-context": "yes",
+  sidecar: "yes",
+  daemon: {
+    unsupported: "Tekton has no daemon tasks that outlive their own TaskRun; run the server as a sidecar of the step that uses it",
+  },
+  cache: { unsupported: "Tekton has no memoization of task results; every run executes every task" },
+  cron: {
+    unsupported:
+      "Tekton Pipelines has no schedule: create the PipelineRun from a Kubernetes CronJob or a Tekton Triggers EventListener fed by a cron source",
+  },
+  "reusable-template": "yes",
+  parallelism: {
+    warn: "Tekton has no limit on how many tasks of a PipelineRun run at once: the limit is dropped (bound it with a ResourceQuota on the namespace)",
+  },
+  "pod-gc": { warn: "Tekton keeps a TaskRun's pod until the TaskRun is deleted: pod deletion is dropped (prune finished runs with the Tekton pruner)" },
+  "image-pull-secrets": "yes",
+  dns: "yes",
+  "workflow-timeout": "yes",
+  "time-to-clean": {
+    warn: "Tekton does not delete finished PipelineRuns by itself: the time to keep it is dropped (use the Tekton Operator's pruner or a cleanup CronJob)",
+  },
+  "service-account": "yes",
+  namespace: "yes",
+  labels: "yes",
+  annotations: "yes",
+};
+
+const dnsFix = (n: string) =>
+  n
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-+|-+$/g, "") || "x";
+
+/** Pipeline task names and Task names: DNS-1123 labels (Tekton validates both). */
+const TASK_NAME: NameRule = {
+  what: "pipeline task name",
+  target: "tekton",
+  valid: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+  maxLength: 63,
+  fix: dnsFix,
+};
+
+/** Leaves room for the 5 characters `generateName` adds, so run names stay labels. */
+const PIPELINE_NAME: NameRule = { ...TASK_NAME, what: "pipeline name", maxLength: 57 };
+const TASK_DOC_NAME: NameRule = { ...TASK_NAME, what: "Task name" };
+/** Tekton prefixes sidecar containers with `sidecar-`. */
+const SIDECAR_NAME: NameRule = { ...TASK_NAME, what: "sidecar name", maxLength: 55 };
+
+const RESULT_NAME: NameRule = {
+  what: "result name",
+  target: "tekton",
+  valid: /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
+  maxLength: 63,
+  fix: (n) => n.replace(/[^-A-Za-z0-9_.]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") || "r",
+};
+
+const PARAM_NAME = /^[A-Za-z_][-A-Za-z0-9_]*$/;
+
+type Json = Record<string, unknown>;
+type PodStep = ContainerStep | ScriptStep;
+
+/** A Task param that carries one reference into the step. */
+interface BoundParam {
+  readonly name: string;
+  /** The pipeline-level value bound to it; absent for matrix params. */
+  readonly value?: string;
+}
+
+interface TaskInfo {
+  readonly step: PodStep;
+  readonly name: string;
+  final: boolean;
+  runAfter: string[];
+  statusWhen: WhenAtom[];
+  /** Result names: stdout (when some step reads it) and each declared output. */
+  stdoutResult?: string;
+  readonly outputResults: Map<string, string>;
+  /** Results declared `type: array` (a non-fanned-out producer feeding a matrix). */
+  readonly arrayResults: Set<string>;
+}
+
+function durationText(seconds: number): string {
+  let s = seconds;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const sec = Math.round(s * 1000) / 1000;
+  const out = `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${sec || (!h && !m) ? `${sec}s` : ""}`;
+  return out;
+}
+
+function refKey(r: Ref): string {
+  return JSON.stringify(r);
+}
+
+class TektonCompiler {
+  private readonly names: NameTable;
+  private readonly pipelineName: string;
+  private readonly tasks = new Map<string, TaskInfo>();
+  private readonly separate: boolean;
+  private readonly withRun: boolean;
+  private readonly matrixMax: number;
+  /** Workflow params fed to a matrix as an array. */
+  private readonly arrayParams = new Set<string>();
+  private readonly diag;
+
+  constructor(
+    private readonly wf: WorkflowIR,
+    private readonly ctx: CompileContext,
+  ) {
+    this.diag = ctx.diagnostics;
+    this.names = new NameTable(TASK_NAME, ctx.diagnostics);
+    this.pipelineName = new NameTable(PIPELINE_NAME, ctx.diagnostics).add(wf.name, wf.loc);
+    this.separate = ctx.options.tasks === "separate";
+    this.withRun = ctx.options.pipelinerun !== "false" && !wf.config.reusable;
+    const max = Number(ctx.options["max-matrix"] ?? "256");
+    if (!Number.isInteger(max) || max < 1) {
+      this.diag.error("invalid-option", `option max-matrix must be a positive whole number, got ${JSON.stringify(ctx.options["max-matrix"])}`, wf.loc);
+    }
+    this.matrixMax = Number.isInteger(max) && max > 0 ? max : 256;
+  }
+
+  private error(loc: Loc, message: string): void {
+    this.diag.error("unsupported", `${message} (target tekton)`, loc);
+  }
+
+  compile(): OutputFile[] {
+    const wf = this.wf;
+    const steps = [...wf.steps, ...(wf.onExit ?? [])];
+    for (const s of steps) {
+      if (!isPodStep(s)) {
+        // Refused by the capability table before compile; nothing to lower.
+        continue;
+      }
+      this.tasks.set(s.name, {
+        step: s,
+        name: this.names.add(s.name, s.loc),
+        final: false,
+        runAfter: [],
+        statusWhen: [],
+        outputResults: new Map(),
+        arrayResults: new Set(),
+      });
+    }
+    this.checkParams();
+    this.placeMain();
+    for (const s of wf.onExit ?? []) {
+      const t = this.tasks.get(s.name);
+      if (!t) continue;
+      t.final = true;
+      if (s.depends) {
+        this.error(s.loc, `exit handler step "${s.name}" waits for another exit handler step: exit handlers become finally tasks, which all start together and cannot wait for each other`);
+      }
+    }
+    this.planResults(steps);
+    const built = steps.filter((s) => this.tasks.has(s.name)).map((s) => this.pipelineTask(this.tasks.get(s.name)!));
+    const docs: Json[] = [];
+    const meta = (name: string | undefined, generate?: string): Json => {
+      const m: Json = {};
+      if (name !== undefined) m.name = name;
+      if (generate !== undefined) m.generateName = generate;
+      const c = wf.config;
+      if (c.namespace !== undefined) m.namespace = c.namespace;
+      if (c.labels) m.labels = { ...c.labels };
+      if (c.annotations) m.annotations = { ...c.annotations };
+      return m;
+    };
+    const taskDocNames = new NameTable(TASK_DOC_NAME, this.diag);
+    const pipelineTasks: Json[] = [];
+    const finallyTasks: Json[] = [];
+    for (const b of built) {
+      const { task, spec, info } = b;
+      if (this.separate) {
+        const docName = taskDocNames.add(`${this.pipelineName}-${info.name}`, info.step.loc);
+        docs.push({ apiVersion: "tekton.dev/v1", kind: "Task", metadata: meta(docName), spec });
+        task.taskRef = { name: docName };
+      } else {
+        task.taskSpec = spec;
+      }
+      (info.final ? finallyTasks : pipelineTasks).push(task);
+    }
+    const pspec: Json = {};
+    if (wf.params.length) {
+      pspec.params = wf.params.map((p) => {
+        const out: Json = { name: p.name, type: this.arrayParams.has(p.name) ? "array" : "string" };
+        if (p.description !== undefined) out.description = p.description;
+        if (p.default !== undefined) out.default = this.arrayParams.has(p.name) ? this.arrayDefault(p.name, p.default, p.loc) : p.default;
+        return out;
+      });
+    }
+    const volumes = wf.config.volumes ?? [];
+    if (volumes.length) pspec.workspaces = volumes.map((v) => ({ name: v.name }));
+    if (pipelineTasks.length === 0) {
+      this.error(wf.loc, "a Tekton Pipeline needs at least one task outside finally, but every step here runs in finally");
+    }
+    pspec.tasks = pipelineTasks;
+    if (finallyTasks.length) pspec.finally = finallyTasks;
+    docs.push({ apiVersion: "tekton.dev/v1", kind: "Pipeline", metadata: meta(this.pipelineName), spec: pspec });
+    const run = this.pipelineRun(meta(undefined, `${this.pipelineName}-`));
+    if (run) docs.push(run);
+    return [{ path: `${this.pipelineName}.yaml`, content: toYamlDocuments(docs) }];
+  }
+
+  // ------------------------------------------------------------ params
+
+  private checkParams(): void {
+    for (const p of this.wf.params) {
+      if (p.default !== undefined && /\$[($]/.test(p.default)) {
+        this.error(
+          p.loc,
+          `parameter "${p.name}" has a default with "$(" or "$$": Tekton substitutes $(...) inside parameter values and Kubernetes expands $(NAME) and $$ in them, so the text would not arrive unchanged; pass such text as a literal in the step instead`,
+        );
+      }
+    }
+    // Params that feed a matrix become arrays.
+    for (const t of this.tasks.values()) {
+      const l = t.step.loop;
+      if (l?.kind === "from" && l.source.kind === "param") this.arrayParams.add(l.source.name);
+    }
+  }
+
+  private arrayDefault(name: string, text: string, loc: Loc): string[] {
+    try {
+      const v: unknown = JSON.parse(text);
+      if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
+    } catch {
+      // reported below
+    }
+    this.error(loc, `parameter "${name}" feeds a fan-out, so on Tekton it is an array parameter; its default must be a JSON list of strings, got ${JSON.stringify(text)}`);
+    return [];
+  }
+
+  // ------------------------------------------------------------ placement: tasks or finally
+
+  /** Decide, in dependency order, which main steps are plain tasks and which go to finally. */
+  private placeMain(): void {
+    const wf = this.wf;
+    const g = buildGraph(wf);
+    const ancestorsHaveWhen = new Map<string, boolean>();
+    for (const name of topoOrder(wf, g)) {
+      const t = this.tasks.get(name);
+      const s = g.byName.get(name)!;
+      const parents = g.parents.get(name) ?? [];
+      ancestorsHaveWhen.set(name, !!s.when || parents.some((p) => ancestorsHaveWhen.get(p)));
+      if (!t || !s.depends) continue;
+      const states = dependsToStates(s.depends);
+      if (!states.ok) {
+        this.error(s.loc, `the dependencies of step "${name}" cannot be expressed: ${states.why}`);
+        continue;
+      }
+      const plain = [...states.value].every(([p, set]) => {
+        const pt = this.tasks.get(p);
+        if (!pt || pt.final) return false;
+        if (isOkSet(set)) return true;
+        const sorted = [...set].sort().join(",");
+        // A plain runAfter also runs after a parent skipped by its when; "succeeded" alone is
+        // the same edge only when nothing upstream can be skipped.
+        return sorted === "skipped,succeeded" || (sorted === "succeeded" && !ancestorsHaveWhen.get(p));
+      });
+      if (plain) {
+        t.runAfter = [...states.value.keys()].filter((p) => this.tasks.has(p)).map((p) => this.tasks.get(p)!.name);
+        continue;
+      }
+      t.final = true;
+      for (const [p, set] of states.value) {
+        const pt = this.tasks.get(p);
+        if (!pt) continue;
+        if (pt.final) {
+          this.error(
+            s.loc,
+            `step "${name}" waits for step "${p}", which runs in Tekton's finally section (it depends on another step's failure or outcome, or is an exit handler); Tekton cannot order anything after a finally task`,
+          );
+          continue;
+        }
+        const vs = tektonStatusValues(p, set);
+        if (!vs.ok) {
+          this.error(s.loc, `the dependencies of step "${name}" cannot be expressed: ${vs.why}`);
+          continue;
+        }
+        if (vs.value.length < 3) t.statusWhen.push({ input: `$(tasks.${pt.name}.status)`, operator: "in", values: vs.value });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ results
+
+  /** Which results each producer declares, and which of them are arrays. */
+  private planResults(steps: readonly Step[]): void {
+    for (const t of this.tasks.values()) {
+      const table = new NameTable(RESULT_NAME, this.diag);
+      for (const o of t.step.outputs ?? []) {
+        if (o.path === undefined) continue;
+        t.outputResults.set(o.name, table.add(o.name, o.loc));
+      }
+    }
+    const stringUse = new Set<string>();
+    const arrayUse = new Set<string>();
+    const key = (step: string, r: string) => `${step}\n${r}`;
+    for (const s of steps) {
+      const refs: Ref[] = [];
+      if (isPodStep(s)) {
+        for (const v of this.stepValues(s)) refsOfValue(v, refs);
+      }
+      for (const v of valuesOfCondition(s.when)) refsOfValue(v, refs);
+      for (const r of refs) if (r.kind === "result") this.ensureStdout(r.step);
+      if (s.loop?.kind === "from" && s.loop.source.kind === "result") this.ensureStdout(s.loop.source.step);
+      for (const r of refs) {
+        if (r.kind === "result" || r.kind === "output") stringUse.add(key(r.step, r.kind === "result" ? "" : r.output));
+      }
+      if (s.loop?.kind === "from" && s.loop.source.kind !== "param") {
+        const src = s.loop.source;
+        arrayUse.add(key(src.step, src.kind === "result" ? "" : src.output));
+      }
+    }
+    for (const k of arrayUse) {
+      const [step, out] = k.split("\n") as [string, string];
+      const t = this.tasks.get(step);
+      if (!t || t.step.loop) continue; // a fanned-out producer's string results are gathered into arrays by Tekton
+      const r = out === "" ? t.stdoutResult : t.outputResults.get(out);
+      if (r === undefined) continue;
+      if (stringUse.has(k)) {
+        this.error(
+          t.step.loc,
+          `${out === "" ? "the result" : `output "${out}"`} of step "${step}" is both fanned out over and read as text; on Tekton a result is either an array (for a matrix) or a string, so write two outputs`,
+        );
+      }
+      t.arrayResults.add(r);
+    }
+  }
+
+  private ensureStdout(step: string): void {
+    const t = this.tasks.get(step);
+    if (!t || t.stdoutResult !== undefined) return;
+    const used = new Set(t.outputResults.values());
+    t.stdoutResult = ["result", "stdout", "stdout-result"].find((n) => !used.has(n)) ?? "couler-stdout";
+    this.diag.warning(
+      "result-size",
+      `the stdout of step "${step}" is kept as a Tekton result, and all results of a TaskRun share a 4096-byte limit by default: a larger stdout fails the task on target tekton (raise it with the results-from: sidecar-logs feature flag, or write large data to a volume)`,
+      t.step.loc,
+    );
+  }
+
+  private stepValues(s: PodStep): Value[] {
+    const vs: Value[] = [...(s.command ?? []), ...(s.args ?? []), ...(s.env ?? []).map((e) => e.value)];
+    for (const sc of s.sidecars ?? []) vs.push(...(sc.command ?? []), ...(sc.args ?? []), ...(sc.env ?? []).map((e) => e.value));
+    return vs;
+  }
+
+  // ------------------------------------------------------------ values
+
+  /** A reference at pipeline level (pipeline task params, when expressions, matrix), for `consumer`. */
+  private pipelineRef(r: Ref, consumer: TaskInfo, loc: Loc): Lowered<string> {
+    switch (r.kind) {
+      case "param":
+        if (this.arrayParams.has(r.name)) {
+          return { ok: false, why: `parameter "${r.name}" feeds a fan-out, so on Tekton it is an array and cannot also be read as text` };
+        }
+        return { ok: true, value: `$(params.${r.name})` };
+      case "workflow":
+        if (r.field === "name") return { ok: true, value: "$(context.pipelineRun.name)" };
+        if (!consumer.final) return { ok: false, why: "the workflow status is only known in exit handlers (Tekton finally tasks)" };
+        return { ok: true, value: "$(tasks.status)" };
+      case "item":
+        return { ok: false, why: "the current item of a fan-out is not known to a when expression: Tekton evaluates when before fanning a matrix out" };
+      case "result":
+      case "output": {
+        const p = this.tasks.get(r.step);
+        if (!p) return { ok: false, why: `step "${r.step}" has no Tekton task` };
+        if (p.final) return { ok: false, why: `step "${r.step}" runs in Tekton's finally section, whose results no task can read` };
+        if (p.step.loop) {
+          return {
+            ok: false,
+            why: `step "${r.step}" fans out: Tekton gathers a matrix task's results only as an array, which a step cannot read as the JSON list text (a fan-out over it is fine)`,
+          };
+        }
+        const res = r.kind === "result" ? p.stdoutResult : p.outputResults.get(r.output);
+        if (res === undefined) return { ok: false, why: `step "${r.step}" has no such output` };
+        if (p.arrayResults.has(res)) return { ok: false, why: `this result of step "${r.step}" is an array (it feeds a fan-out)` };
+        void loc;
+        return { ok: true, value: `$(tasks.${p.name}.results.${res})` };
+      }
+    }
+  }
+
+  /** A value at pipeline level: literals must hold no Tekton variable syntax. */
+  private pipelineValue(v: Value, consumer: TaskInfo, loc: Loc): Lowered<string> {
+    const parts = typeof v === "string" ? [v] : v.kind === "concat" ? v.parts : [v];
+    let out = "";
+    for (const p of parts) {
+      if (typeof p === "string") {
+        if (!tektonInert(p)) {
+          return { ok: false, why: `the text ${JSON.stringify(p)} holds Tekton variable syntax "$(…)", which Tekton would substitute in a when expression` };
+        }
+        out += p;
+      } else {
+        const r = this.pipelineRef(p, consumer, loc);
+        if (!r.ok) return r;
+        out += r.value;
+      }
+    }
+    return { ok: true, value: out };
+  }
+
+  // ------------------------------------------------------------ one task
+
+  private pipelineTask(info: TaskInfo): { task: Json; spec: Json; info: TaskInfo } {
+    const s = info.step;
+    const task: Json = { name: info.name };
+    const params = new Map<string, BoundParam>();
+    const paramNames = new Set<string>();
+    // Matrix params come first: the matrix binds them by these exact names. Escaped item
+    // values are decoded by Kubernetes in the step, like any other escaped literal.
+    const matrix = this.matrix(info, paramNames);
+    let needsDollar = JSON.stringify(matrix?.include ?? matrix?.params ?? []).includes(`$(${DOLLAR_ENV})`);
+
+    const bind = (r: Ref): string => {
+      const k = refKey(r);
+      const have = params.get(k);
+      if (have) return have.name;
+      if (r.kind === "item") {
+        const n = r.index !== undefined ? `item-${r.index}` : "item";
+        if (!s.loop) this.error(s.loc, `step "${s.name}" reads a fan-out item but does not fan out`);
+        else if (s.loop.kind === "items") {
+          const cols = s.loop.items[0]?.length ?? 1;
+          if (r.field !== undefined) this.error(s.loc, `step "${s.name}" reads field "${r.field}" of a static item, which has no fields`);
+          else if (r.index === undefined && cols > 1) {
+            this.error(s.loc, `step "${s.name}" reads a whole item of ${cols} zipped lists; on Tekton read each list's value (index) separately`);
+          }
+        } else if (r.field !== undefined || r.index !== undefined) {
+          this.error(
+            s.loc,
+            `step "${s.name}" reads ${r.field !== undefined ? `field "${r.field}"` : `index ${r.index}`} of a run-time item: a Tekton matrix fans out over a list of strings only (objects and rows have no form)`,
+          );
+        }
+        const name = s.loop?.kind === "items" && (s.loop.items[0]?.length ?? 1) > 1 ? n : "item";
+        params.set(k, { name });
+        return name;
+      }
+      const base =
+        r.kind === "param"
+          ? r.name
+          : r.kind === "workflow"
+            ? `workflow-${r.field}`
+            : `${this.tasks.get(r.step)?.name ?? r.step}-${r.kind === "result" ? "result" : r.output}`;
+      let name = PARAM_NAME.test(base) ? base : `v-${base.replace(/[^-A-Za-z0-9_]+/g, "-")}`;
+      for (let i = 2; paramNames.has(name); i++) name = `${base}-${i}`;
+      paramNames.add(name);
+      const value = this.pipelineRef(r, info, s.loc);
+      if (!value.ok) this.error(s.loc, `step "${s.name}" cannot read this value: ${value.why}`);
+      params.set(k, { name, value: value.ok ? value.value : "" });
+      return name;
+    };
+
+    /** A value inside a command, arg or env value (Kubernetes expands `$(NAME)` there). */
+    const kube = (v: Value): string => {
+      const parts = typeof v === "string" ? [v] : v.kind === "concat" ? v.parts : [v];
+      return parts
+        .map((p, i) => {
+          if (typeof p !== "string") return `$(params.${bind(p)})`;
+          const out = kubeLiteral(p, i === parts.length - 1);
+          if (out !== p) needsDollar = true;
+          return out;
+        })
+        .join("");
+    };
+    const literal = (text: string, what: string): string => {
+      if (!tektonInert(text)) {
+        this.error(s.loc, `the ${what} of step "${s.name}" holds Tekton variable syntax "$(…)", which Tekton would substitute there`);
+      }
+      return text;
+    };
+
+    // ---- the step
+    const step: Json = { name: "main", image: literal(s.image, "image") };
+    if (s.imagePullPolicy) step.imagePullPolicy = s.imagePullPolicy;
+    if (s.workingDir !== undefined) step.workingDir = literal(s.workingDir, "working directory");
+    const outputs = (s.outputs ?? []).filter((o) => o.path !== undefined).map((o) => ({ path: o.path!, result: info.outputResults.get(o.name)! }));
+    const capture = info.stdoutResult !== undefined || outputs.length > 0;
+    const stdoutResult = info.stdoutResult;
+    if (s.kind === "script") {
+      const interp: string[] = [];
+      for (const c of s.command) {
+        if (typeof c === "string") interp.push(c);
+        else this.error(s.loc, `the interpreter command of script step "${s.name}" must be literal text on tekton (it becomes part of the script)`);
+      }
+      const bang = shebang(interp, s.source);
+      if (!capture && bang !== undefined) {
+        step.script = `${bang}\n${s.source}`;
+      } else {
+        step.script = wrapperScript({ source: { text: s.source, interpreter: interp }, ...(stdoutResult !== undefined ? { stdoutResult } : {}), outputs });
+      }
+      if (s.args?.length) step.args = s.args.map(kube);
+    } else if (capture) {
+      if (!s.command?.length) {
+        this.error(
+          s.loc,
+          `step "${s.name}" has outputs (or its stdout is read) but no command: on Tekton a wrapper must start the program to copy them into results, and it cannot start the image's own entrypoint; give the step a command`,
+        );
+      }
+      step.script = wrapperScript({ ...(stdoutResult !== undefined ? { stdoutResult } : {}), outputs });
+      step.args = [...(s.command ?? []), ...(s.args ?? [])].map(kube);
+    } else {
+      if (s.command?.length) step.command = s.command.map(kube);
+      if (s.args?.length) step.args = s.args.map(kube);
+    }
+    const env: Json[] = [];
+    for (const e of s.env ?? []) env.push({ name: e.name, value: kube(e.value) });
+    for (const e of s.secretEnv ?? []) env.push({ name: e.name, valueFrom: { secretKeyRef: { name: e.secret, key: e.key } } });
+    if (s.resources) {
+      const r: Json = {};
+      if (s.resources.requests) r.requests = { ...s.resources.requests };
+      if (s.resources.limits) r.limits = { ...s.resources.limits };
+      step.computeResources = r;
+    }
+    if (s.securityContext) step.securityContext = { ...s.securityContext };
+
+    // ---- sidecars
+    const sidecars: Json[] = [];
+    const sidecarNames = new NameTable(SIDECAR_NAME, this.diag);
+    for (const sc of s.sidecars ?? []) {
+      const c: Json = { name: sidecarNames.add(sc.name, s.loc), image: literal(sc.image, `sidecar "${sc.name}" image`) };
+      if (sc.command?.length) c.command = sc.command.map(kube);
+      if (sc.args?.length) c.args = sc.args.map(kube);
+      const scEnv = (sc.env ?? []).map((e) => ({ name: e.name, value: kube(e.value) }));
+      if (scEnv.length) c.env = scEnv;
+      sidecars.push(c);
+      if (s.volumeMounts?.length && !sc.mirrorVolumeMounts) {
+        this.diag.warning(
+          "dropped",
+          `sidecar "${sc.name}" of step "${s.name}" does not mirror the step's volume mounts, but on target tekton every sidecar sees the Task's workspaces`,
+          s.loc,
+        );
+      }
+    }
+    const dollar = () => ({ name: DOLLAR_ENV, value: "$" });
+    if (needsDollar) {
+      if ((s.env ?? []).some((e) => e.name === DOLLAR_ENV) || (s.secretEnv ?? []).some((e) => e.name === DOLLAR_ENV)) {
+        this.error(s.loc, `step "${s.name}" defines env var ${DOLLAR_ENV}, which the tekton backend needs to keep "$" literal; rename it`);
+      }
+      env.unshift(dollar());
+      for (const c of sidecars) c.env = [dollar(), ...((c.env as Json[] | undefined) ?? [])];
+    }
+    if (env.length) step.env = env;
+
+    // ---- workspaces (volumes)
+    const taskWorkspaces: Json[] = [];
+    const bindings: Json[] = [];
+    const wsNames = new Set<string>();
+    for (const m of s.volumeMounts ?? []) {
+      let n = m.volume;
+      for (let i = 2; wsNames.has(n); i++) n = `${m.volume}-${i}`;
+      wsNames.add(n);
+      const decl: Json = { name: n, mountPath: literal(m.mountPath, "mount path") };
+      if (m.readOnly) decl.readOnly = true;
+      taskWorkspaces.push(decl);
+      const b: Json = { name: n, workspace: m.volume };
+      if (m.subPath !== undefined) b.subPath = literal(m.subPath, "volume subPath");
+      bindings.push(b);
+    }
+
+    // ---- the pipeline task
+    const boundParams = [...params.values()].filter((p) => p.value !== undefined);
+    if (boundParams.length) task.params = boundParams.map((p) => ({ name: p.name, value: p.value }));
+    if (matrix) task.matrix = matrix;
+    if (!info.final && info.runAfter.length) task.runAfter = [...new Set(info.runAfter)].sort();
+    const when: WhenAtom[] = [...info.statusWhen];
+    if (s.when) {
+      const w = conditionToWhen(
+        s.when,
+        (v) => this.pipelineValue(v, info, s.loc),
+        (lit) =>
+          lit === "Succeeded"
+            ? { ok: true, value: ["Succeeded", "Completed"] }
+            : lit === "Failed"
+              ? { ok: true, value: ["Failed"] }
+              : { ok: false, why: `the workflow status "${lit}" has no Tekton counterpart: Tekton reports Succeeded, Completed, Failed or None (errors count as Failed)` },
+      );
+      if (w.ok) when.push(...w.value);
+      else this.error(s.loc, `the condition of step "${s.name}" cannot be expressed: ${w.why}`);
+    }
+    if (when.length) task.when = when.map((a) => ({ input: a.input, operator: a.operator, values: [...a.values] }));
+    if (s.retry) task.retries = s.retry.limit;
+    if (s.timeout !== undefined) task.timeout = durationText(s.timeout);
+    if (bindings.length) task.workspaces = bindings;
+    if ([...params.keys()].some((k) => (JSON.parse(k) as Ref).kind === "workflow" && (JSON.parse(k) as { field: string }).field === "status")) {
+      this.diag.warning(
+        "workflow-status",
+        `step "${s.name}" reads the workflow status as text: Tekton's $(tasks.status) is Succeeded, Completed (succeeded with skipped tasks), Failed or None, not Argo's Succeeded, Failed or Error`,
+        s.loc,
+      );
+    }
+
+    // ---- the Task spec
+    const spec: Json = {};
+    const allParams = [...params.values()].map((p) => p.name);
+    for (const n of paramNames) if (!allParams.includes(n)) allParams.push(n);
+    if (allParams.length) spec.params = [...new Set(allParams)].map((name) => ({ name, type: "string" }));
+    const results: Json[] = [];
+    if (info.stdoutResult !== undefined) results.push(this.resultDecl(info, info.stdoutResult, `standard output of step ${s.name}`));
+    for (const o of s.outputs ?? []) {
+      const r = info.outputResults.get(o.name);
+      if (r !== undefined) results.push(this.resultDecl(info, r, `output ${o.name} of step ${s.name}`));
+    }
+    if (results.length) spec.results = results;
+    if (taskWorkspaces.length) spec.workspaces = taskWorkspaces;
+    spec.steps = [step];
+    if (sidecars.length) spec.sidecars = sidecars;
+    return { task, spec, info };
+  }
+
+  private resultDecl(info: TaskInfo, name: string, description: string): Json {
+    const out: Json = { name, description };
+    if (info.arrayResults.has(name)) out.type = "array";
+    return out;
+  }
+
+  /** The matrix of a fanned-out step; declares its param names in `paramNames`. */
+  private matrix(info: TaskInfo, paramNames: Set<string>): Json | undefined {
+    const s = info.step;
+    const l = s.loop;
+    if (!l) return undefined;
+    if (l.kind === "items") {
+      const cols = l.items[0]?.length ?? 1;
+      if (l.items.length > this.matrixMax) {
+        this.error(
+          s.loc,
+          `step "${s.name}" fans out over ${l.items.length} items, more than Tekton's matrix limit of ${this.matrixMax} (default-max-matrix-combinations-count; raise it on the cluster and pass --tekton-max-matrix)`,
+        );
+      }
+      const val = (x: string) => kubeLiteral(x, true);
+      if (cols <= 1) {
+        paramNames.add("item");
+        return { params: [{ name: "item", value: l.items.map((row) => val(row[0] ?? "")) }] };
+      }
+      for (let i = 0; i < cols; i++) paramNames.add(`item-${i}`);
+      // Rows are zipped, not crossed: explicit combinations.
+      return {
+        include: l.items.map((row, r) => ({ name: `item-${r}`, params: row.map((v, i) => ({ name: `item-${i}`, value: val(v) })) })),
+      };
+    }
+    paramNames.add("item");
+    const src = l.source;
+    let value: string | undefined;
+    if (src.kind === "param") value = `$(params.${src.name}[*])`;
+    else {
+      const p = this.tasks.get(src.step);
+      const res = p && (src.kind === "result" ? p.stdoutResult : p.outputResults.get(src.output));
+      if (!p || res === undefined) this.error(s.loc, `step "${s.name}" fans out over an output that step "${src.step}" does not produce`);
+      else if (p.final) this.error(s.loc, `step "${s.name}" fans out over a result of step "${src.step}", which runs in finally; no task can read it`);
+      else value = `$(tasks.${p.name}.results.${res}[*])`;
+    }
+    return { params: [{ name: "item", value: value ?? "" }] };
+  }
+
+  // ------------------------------------------------------------ the run
+
+  private pipelineRun(metadata: Json): Json | undefined {
+    const wf = this.wf;
+    const c = wf.config;
+    const podTemplate: Json = {};
+    if (c.nodeSelector) podTemplate.nodeSelector = { ...c.nodeSelector };
+    if (c.tolerations?.length) podTemplate.tolerations = c.tolerations.map((t) => ({ ...t }));
+    if (c.affinity) podTemplate.affinity = { ...c.affinity };
+    if (c.securityContext) podTemplate.securityContext = { ...c.securityContext };
+    if (c.imagePullSecrets?.length) podTemplate.imagePullSecrets = c.imagePullSecrets.map((name) => ({ name }));
+    if (c.dnsPolicy) podTemplate.dnsPolicy = c.dnsPolicy;
+    if (c.dnsConfig) podTemplate.dnsConfig = { ...c.dnsConfig };
+    const taskRunSpecs: Json[] = [];
+    for (const t of this.tasks.values()) {
+      const s = t.step;
+      const pt: Json = {};
+      if (s.nodeSelector) pt.nodeSelector = { ...s.nodeSelector };
+      if (s.tolerations?.length) pt.tolerations = s.tolerations.map((x) => ({ ...x }));
+      if (s.affinity) pt.affinity = { ...s.affinity };
+      if (Object.keys(pt).length) taskRunSpecs.push({ pipelineTaskName: t.name, podTemplate: pt });
+    }
+    const workspaces = (c.volumes ?? []).map((v): Json => {
+      if (v.kind === "pvc") return { name: v.name, persistentVolumeClaim: { claimName: v.claimName, ...(v.readOnly ? { readOnly: true } : {}) } };
+      if (v.kind === "emptyDir") {
+        const e: Json = {};
+        if (v.medium) e.medium = v.medium;
+        if (v.sizeLimit) e.sizeLimit = v.sizeLimit;
+        return { name: v.name, emptyDir: e };
+      }
+      const spec: Json = { accessModes: [...v.accessModes], resources: { requests: { storage: v.size } } };
+      if (v.storageClass !== undefined) spec.storageClassName = v.storageClass;
+      return { name: v.name, volumeClaimTemplate: { spec } };
+    });
+
+    if (!this.withRun) {
+      const dropped: string[] = [];
+      if (c.timeout !== undefined) dropped.push("the workflow timeout (spec.timeouts.pipeline)");
+      if (c.serviceAccount !== undefined) dropped.push("the service account (spec.taskRunTemplate.serviceAccountName)");
+      if (Object.keys(podTemplate).length) dropped.push("pod settings (spec.taskRunTemplate.podTemplate)");
+      if (taskRunSpecs.length) dropped.push("per-step node selectors, tolerations or affinity (spec.taskRunSpecs)");
+      if (workspaces.length) dropped.push("volume bindings (spec.workspaces)");
+      if (dropped.length) {
+        this.diag.warning(
+          "dropped",
+          `on target tekton these settings live in the PipelineRun, which is not emitted (${wf.config.reusable ? "reusable workflow" : "pipelinerun=false"}): ${dropped.join(", ")}; set them when you start the Pipeline`,
+          wf.loc,
+        );
+      }
+      return undefined;
+    }
+    const spec: Json = { pipelineRef: { name: this.pipelineName } };
+    const values = wf.params.filter((p) => p.default !== undefined);
+    if (values.length) {
+      spec.params = values.map((p) => ({ name: p.name, value: this.arrayParams.has(p.name) ? this.arrayDefault(p.name, p.default!, p.loc) : p.default }));
+    }
+    if (c.timeout !== undefined) spec.timeouts = { pipeline: durationText(c.timeout) };
+    const trt: Json = {};
+    if (c.serviceAccount !== undefined) trt.serviceAccountName = c.serviceAccount;
+    if (Object.keys(podTemplate).length) trt.podTemplate = podTemplate;
+    if (Object.keys(trt).length) spec.taskRunTemplate = trt;
+    if (taskRunSpecs.length) spec.taskRunSpecs = taskRunSpecs;
+    if (workspaces.length) spec.workspaces = workspaces;
+    return { apiVersion: "tekton.dev/v1", kind: "PipelineRun", metadata, spec };
+  }
+}
+
+/**
+ * The `#!` line that runs a script with `interpreter`, when the kernel can express it: one
+ * word (found on PATH through /usr/bin/env, or an absolute path), or an absolute path and
+ * one argument. Undefined otherwise (the wrapper runs it instead).
+ */
+export function shebang(interpreter: readonly string[], source: string): string | undefined {
+  if (source.startsWith("#!") || !tektonInert(source)) return undefined;
+  const word = (w: string) => w !== "" && !/\s/.test(w) && tektonInert(w);
+  const [w0, w1, ...rest] = interpreter;
+  if (w0 === undefined || !word(w0) || rest.length) return undefined;
+  let line: string;
+  if (w1 === undefined) line = w0.startsWith("/") ? `#!${w0}` : `#!/usr/bin/env ${w0}`;
+  else if (w0.startsWith("/") && word(w1)) line = `#!${w0} ${w1}`;
+  else return undefined;
+  return line.length <= 127 ? line : undefined;
+}
+
+export const tektonBackend: Backend = {
+  name: "tekton",
+  description: "Tekton Pipelines: a Pipeline, its Tasks and a PipelineRun (tekton.dev/v1)",
+  capabilities,
+  options: {
+    tasks: {
+      description: "where each step's Task lives: embedded in the Pipeline (taskSpec) or as separate Task documents (taskRef)",
+      values: ["embedded", "separate"],
+      default: "embedded",
+    },
+    pipelinerun: {
+      description: "also emit a PipelineRun that starts the Pipeline with the workflow's parameter defaults",
+      values: ["true", "false"],
+      default: "true",
+    },
+    "max-matrix": {
+      description: "the cluster's default-max-matrix-combinations-count: the most instances one fan-out may have",
+      default: "256",
+    },
+  },
+  goldenVariants: [{ name: "separate", options: { tasks: "separate" } }],
+  compile(wf: WorkflowIR, ctx: CompileContext): OutputFile[] {
+    return new TektonCompiler(wf, ctx).compile();
+  },
+  joinForStdout(files: readonly OutputFile[]): string {
+    return files.map((f) => f.content).join("---\n");
+  },
+};

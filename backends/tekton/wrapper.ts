@@ -1,0 +1,68 @@
+/**
+ * The POSIX sh script a Tekton step runs when the user's program alone cannot do what the
+ * IR asks: keep its stdout or declared output files as Tekton results (Tekton only reads
+ * results from files under `$(results.<name>.path)`), or run a script source whose
+ * interpreter cannot be a shebang line or whose text holds Tekton variable syntax.
+ *
+ * The user's program still sees exactly its own argv (passed through `"$@"`), env, stdin,
+ * stderr and file descriptors; its stdout is teed, and its exit code is the step's.
+ * The wrapper needs `/bin/sh` (and `tee`, `cat`, `cp`, `mktemp`) in the step's image.
+ */
+import { shWord, tektonInert } from "./escape.js";
+
+export interface WrapperSpec {
+  /** Script steps: the source, written to a temporary file and run as `interpreter file "$@"`. */
+  readonly source?: { readonly text: string; readonly interpreter: readonly string[] };
+  /** Tekton result that receives stdout (without its final newline). */
+  readonly stdoutResult?: string;
+  /** Files the program leaves behind, copied into results after it succeeds. */
+  readonly outputs: readonly { readonly path: string; readonly result: string }[];
+}
+
+/** A delimiter line that does not occur in `text`. */
+function heredocDelimiter(text: string): string {
+  const lines = new Set(text.split("\n"));
+  let d = "COULER_SOURCE";
+  for (let i = 2; lines.has(d); i++) d = `COULER_SOURCE_${i}`;
+  return d;
+}
+
+/**
+ * The wrapper script's text.
+ *
+ * ```ts
+ * wrapperScript({ stdoutResult: "result", outputs: [] });
+ * ```
+ */
+export function wrapperScript(w: WrapperSpec): string {
+  const lines: string[] = ["#!/bin/sh", "# couler: runs the step's program and keeps what it produces as Tekton results"];
+  let run = `"$@"`;
+  if (w.source) {
+    lines.push("src=`mktemp`");
+    const text = w.source.text;
+    if (tektonInert(text)) {
+      const d = heredocDelimiter(text);
+      lines.push(`cat > "$src" <<'${d}'`, text.endsWith("\n") ? text.slice(0, -1) : text, d);
+    } else {
+      // Tekton would substitute inside a heredoc: every `$` leaves the script quoted apart from `(`.
+      lines.push(`printf '%s' ${shWord(text)} > "$src"`);
+    }
+    run = `${w.source.interpreter.map(shWord).join(" ")} "$src" "$@"`;
+  }
+  if (w.stdoutResult !== undefined) {
+    const r = `"$(results.${w.stdoutResult}.path)"`;
+    // The program's status travels on fd 3 out of the pipeline; fd 4 is the real stdout.
+    lines.push("exec 4>&1", `rc=\`{ { ${run} 3>&- 4>&-; echo "$?" >&3; } | tee ${r} >&4; } 3>&1\``);
+  } else {
+    lines.push(run, "rc=$?");
+  }
+  lines.push(`if [ "$rc" -ne 0 ]; then exit "$rc"; fi`);
+  for (const o of w.outputs) {
+    lines.push(`cp ${shWord(o.path)} "$(results.${o.result}.path)" || exit 1`);
+  }
+  if (w.stdoutResult !== undefined) {
+    const r = `"$(results.${w.stdoutResult}.path)"`;
+    lines.push("nl='", "'", `out=\`cat ${r}; echo .\``, "out=${out%.}", `printf '%s' "\${out%"$nl"}" > ${r}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
