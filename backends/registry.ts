@@ -2,10 +2,11 @@
 import type { Backend } from "./backend.js";
 import { airflowBackend } from "./airflow/airflow-backend.js";
 import { argoBackend } from "./argo/argo-backend.js";
+import { githubBackend } from "./github/github-backend.js";
 import { irBackend } from "./ir/ir-backend.js";
 import { tektonBackend } from "./tekton/tekton-backend.js";
 
-export const BACKENDS: readonly Backend[] = [argoBackend, airflowBackend, tektonBackend, irBackend];
+export const BACKENDS: readonly Backend[] = [argoBackend, airflowBackend, githubBackend, tektonBackend, irBackend];
 
 export function findBackend(name: string): Backend | undefined {
   return BACKENDS.find((b) => b.name === name);

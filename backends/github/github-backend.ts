@@ -1,0 +1,1018 @@
+/**
+ * GitHub Actions backend: one workflow file, `.github/workflows/<name>.yml`, per IR workflow.
+ *
+ * Shape: one job per step. A pod step's job runs in a job `container:` (the step's image),
+ * with a `run:` step that calls the user's command explicitly (a job container's entrypoint
+ * never runs), then, when other jobs read them, a step that writes its outputs to
+ * `$GITHUB_OUTPUT`, exposed as job `outputs`. Ordering is `needs` plus an `if:` that says
+ * exactly which upstream results let the job start (see `jobIf`). Fan-out is a matrix;
+ * fan-in goes through artifacts and a small collector job. Every user text is inert: see
+ * expressions.ts and shell.ts. The README beside this file is the user-facing reference.
+ */
+import type { Backend, CompileContext, OutputFile } from "../backend.js";
+import type { Capabilities } from "../../src/ir/features.js";
+import { buildGraph, depAtoms, isPlainAnd, isPodStep, parentsOf, producersOf, refsOfStep, refsOfValue, topoOrder, valuesOfCondition } from "../../src/ir/graph.js";
+import type { Condition, ContainerStep, Depends, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
+import { NameTable, type NameRule } from "../common/names.js";
+import { toYaml } from "../common/yaml.js";
+import { shortestCronGap } from "./cron.js";
+import { caseless, property, stringLiteral, templateText, wrap } from "./expressions.js";
+import { EMIT_OUTPUT_FN, heredocDelimiter, plainWord } from "./shell.js";
+
+/** Actions the generated workflows use, pinned to a major version. */
+export const ACTIONS = {
+  upload: "actions/upload-artifact@v4",
+  download: "actions/download-artifact@v4",
+  script: "actions/github-script@v7",
+} as const;
+
+const KUBE_ONLY = "it is a Kubernetes scheduling setting and GitHub Actions jobs run on runners chosen by label: pick the runner with --github-runs-on";
+
+const capabilities: Capabilities = {
+  "container-step": "yes",
+  "script-step": "yes",
+  "resource-step": { unsupported: "GitHub Actions has no Kubernetes API: run kubectl in a container step with your cluster's credentials as secrets" },
+  "template-ref-step": {
+    unsupported: "it calls a template installed in an Argo cluster; on GitHub, call a reusable workflow from a workflow of your own (jobs.<id>.uses)",
+  },
+  "while-loop": { unsupported: "GitHub Actions jobs form a fixed graph with no loops or recursion: loop inside one step's command instead" },
+  param: "yes",
+  "step-result": "yes",
+  "output-parameter": "yes",
+  "resource-output": { unsupported: "GitHub Actions has no Kubernetes resource steps" },
+  env: "yes",
+  "secret-env": "yes",
+  "secret-namespace": { warn: "GitHub secrets have no namespace: the namespace is ignored and the repository secret is used" },
+  "declared-secret": {
+    warn: "a workflow cannot create GitHub secrets: store each key as a repository secret named <SECRET>_<KEY> (upper case, see backends/github/README.md); the values in the workflow program are not used",
+  },
+  resources: "yes",
+  "step-timeout": "yes",
+  retry: {
+    warn: "GitHub Actions has no job retries: the run step re-runs the command in a loop (with the backoff) inside the same job container, not on a fresh runner",
+  },
+  "retry-backoff": "yes",
+  "image-pull-policy": "yes",
+  "working-dir": "yes",
+  "node-selector": { unsupported: KUBE_ONLY },
+  "status-dependency": "yes",
+  "depends-expression": "yes",
+  condition: "yes",
+  "loop-items": "yes",
+  "loop-from": "yes",
+  "loop-parallelism": "yes",
+  "fan-in": "yes",
+  "exit-handler": "yes",
+  "workflow-status": "yes",
+  "workflow-name": "yes",
+  "artifact-passing": "yes",
+  "output-artifact": "yes",
+  "artifact-store": {
+    unsupported: "GitHub Actions has no S3/GCS/OSS artifact store: copy the files in your command (aws s3 cp, gsutil, ossutil) with credentials from secrets",
+  },
+  "artifact-git": { unsupported: "fetch the repository in your command (git clone) or use actions/checkout in a workflow of your own" },
+  "artifact-http": { unsupported: "fetch the file in your command (curl, wget)" },
+  volume: { unsupported: "GitHub Actions jobs run on separate runners that share no volumes: pass files between steps as artifacts" },
+  "volume-mount": { unsupported: "GitHub Actions jobs run on separate runners that share no volumes: pass files between steps as artifacts" },
+  tolerations: { unsupported: KUBE_ONLY },
+  affinity: { unsupported: KUBE_ONLY },
+  "security-context": { unsupported: "a job container takes docker options, not a Kubernetes security context: run as the image's user, or change the image" },
+  sidecar: {
+    unsupported: "GitHub service containers (services:) cannot take a command, do not share the step's volume mounts and are reached by host name, not localhost",
+  },
+  daemon: { unsupported: "a GitHub job cannot keep running in the background while later jobs run: start the server inside the step that uses it" },
+  cache: {
+    unsupported: "GitHub Actions cannot skip a job on a cached result without actions/cache logic this backend does not generate: cache inside the command, or drop the cache",
+  },
+  cron: "yes",
+  "reusable-template": "yes",
+  parallelism: { warn: "GitHub Actions has no workflow-wide limit on running jobs (only the account's concurrency limit); map parallelism is kept as max-parallel" },
+  "pod-gc": { warn: "GitHub removes every job container when its job ends, whatever podGC says" },
+  "image-pull-secrets": {
+    unsupported: "a job container takes registry credentials (container.credentials) from repository secrets, not Kubernetes pull secrets",
+  },
+  dns: { unsupported: "GitHub-hosted runners have no per-job DNS configuration" },
+  "workflow-timeout": {
+    warn: "GitHub Actions has no deadline for a whole run: every job's timeout-minutes is capped at the workflow timeout, so the run as a whole may take longer",
+  },
+  "time-to-clean": { warn: "GitHub keeps runs, logs and artifacts for the repository's retention period: the time to clean is not written" },
+  "service-account": { warn: "GitHub jobs run with the GITHUB_TOKEN's permissions (--github-permissions), not a service account: it is not written" },
+  namespace: { warn: "GitHub Actions has no namespaces: the namespace is not written" },
+  labels: { warn: "GitHub workflows have no labels: they are not written" },
+  annotations: { warn: "GitHub workflows have no annotations: they are not written" },
+};
+
+const IDENT = /^[_a-zA-Z][a-zA-Z0-9_-]*$/;
+
+/** GitHub job ids and output names: `^[_a-zA-Z][a-zA-Z0-9_-]*$`. */
+const JOB_ID: NameRule = {
+  what: "job id",
+  target: "github",
+  valid: IDENT,
+  maxLength: 100,
+  fix: (n) => {
+    const s = n.replace(/[^a-zA-Z0-9_-]+/g, "_");
+    return /^[_a-zA-Z]/.test(s) ? s : `_${s}`;
+  },
+};
+const OUTPUT_NAME: NameRule = { ...JOB_ID, what: "job output name" };
+/** Artifact names and folder names we derive from them: plain words only. */
+const ARTIFACT_KEY: NameRule = { ...JOB_ID, what: "artifact name", valid: /^[a-zA-Z0-9_-]+$/, fix: (n) => n.replace(/[^a-zA-Z0-9_-]+/g, "_") };
+
+const PERMISSION_SCOPES = [
+  "actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token", "issues", "models", "packages", "pages",
+  "pull-requests", "repository-projects", "security-events", "statuses",
+];
+
+const MAX_MATRIX = 256;
+const MAX_FILE_BYTES = 512 * 1024;
+
+type Json = Record<string, unknown>;
+type PodStep = ContainerStep | ScriptStep;
+
+/**
+ * The GitHub secret name for key `key` of secret `secret`: both joined by `_`, upper case,
+ * anything but letters, digits and `_` replaced by `_`; `_` in front when the result would
+ * start with a digit or `GITHUB_` (names GitHub refuses).
+ * ```ts
+ * githubSecretName("db-credentials", "password") // "DB_CREDENTIALS_PASSWORD"
+ * ```
+ */
+export function githubSecretName(secret: string, key: string): string {
+  const n = `${secret}_${key}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
+  return /^[0-9]/.test(n) || n.startsWith("GITHUB_") ? `_${n}` : n;
+}
+
+/** Kubernetes CPU quantity → docker `--cpus` value, or undefined when unreadable. */
+function dockerCpus(q: string): string | undefined {
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(q);
+  if (!m) return undefined;
+  const v = m[2] === "m" ? Number(m[1]) / 1000 : Number(m[1]);
+  return v > 0 ? String(Number(v.toFixed(3))) : undefined;
+}
+
+/** Kubernetes memory quantity → bytes for docker `--memory`, or undefined when unreadable. */
+function dockerBytes(q: string): string | undefined {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/.exec(q);
+  if (!m) return undefined;
+  const unit: Record<string, number> = { "": 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  const v = Math.ceil(Number(m[1]) * unit[m[2] ?? ""]!);
+  return v > 0 ? String(v) : undefined;
+}
+
+interface JobPlan {
+  readonly step: Step;
+  readonly id: string;
+  readonly scope: "main" | "onExit";
+  /** Output name → job output key (`result` for stdout). */
+  readonly keys: Map<string, string>;
+  /** The fan-in collector job, for a fanned-out step whose outputs are read. */
+  collector?: string;
+}
+
+class GithubCompiler {
+  private readonly ids: NameTable;
+  private readonly plans = new Map<string, JobPlan>();
+  private readonly mainNames: string[];
+  /** Main steps whose `depends` can be unmet without a failure (status edges), and everything downstream of them. */
+  private readonly mayOmit = new Set<string>();
+  /** Main steps that can end skipped although nothing failed: a job-level condition, an empty run-time list. */
+  private readonly skippable = new Set<string>();
+  private readonly ancestors = new Map<string, Set<string>>();
+  /** Steps whose stdout some step reads. */
+  private readonly resultRead = new Set<string>();
+  /** Steps some step reads an output or result of. */
+  private readonly outputsRead = new Set<string>();
+  private readonly secretNames = new Map<string, string>();
+  private readonly secretOwner = new Map<string, string>();
+  private readonly scheduled: boolean;
+  private readonly runsOn: string | string[];
+  private readonly wfTimeoutMinutes: number | undefined;
+
+  constructor(
+    private readonly wf: WorkflowIR,
+    private readonly ctx: CompileContext,
+  ) {
+    this.ids = new NameTable(JOB_ID, ctx.diagnostics);
+    this.mainNames = wf.steps.map((s) => s.name);
+    this.scheduled = wf.config.cron !== undefined && wf.config.cron.suspend !== true;
+    const labels = (ctx.options["runs-on"] ?? "ubuntu-latest").split(",").map((l) => l.trim()).filter((l) => l !== "");
+    this.runsOn = labels.length === 1 ? templateText(labels[0]!) : labels.map(templateText);
+    this.wfTimeoutMinutes = wf.config.timeout !== undefined ? Math.ceil(wf.config.timeout / 60) : undefined;
+  }
+
+  private error(code: string, message: string, loc: Loc): void {
+    this.ctx.diagnostics.error(code, `${message} (target github)`, loc);
+  }
+  private warn(code: string, message: string, loc: Loc): void {
+    this.ctx.diagnostics.warning(code, `${message} (target github)`, loc);
+  }
+
+  compile(): OutputFile[] {
+    const wf = this.wf;
+    const all = [...wf.steps, ...(wf.onExit ?? [])];
+    for (const s of all) {
+      if (!isPodStep(s)) {
+        this.error("unsupported", `step "${s.name}" is a ${s.kind} step, which GitHub Actions cannot run`, s.loc);
+        continue;
+      }
+      const keys = new Map<string, string>();
+      const table = new NameTable(OUTPUT_NAME, this.ctx.diagnostics);
+      table.reserve("result", "the step's standard output (result)");
+      for (const o of s.outputs ?? []) keys.set(o.name, table.add(o.name, o.loc));
+      keys.set("", "result");
+      this.plans.set(s.name, { step: s, id: this.ids.add(s.name, s.loc), scope: wf.steps.includes(s) ? "main" : "onExit", keys });
+    }
+    if (this.ctx.diagnostics.hasErrors) return [];
+    for (const s of all) {
+      for (const r of refsOfStep(s)) {
+        if (r.kind === "result") this.resultRead.add(r.step);
+        if (r.kind === "result" || r.kind === "output") this.outputsRead.add(r.step);
+      }
+    }
+    for (const s of all) {
+      const plan = this.plans.get(s.name)!;
+      if (s.loop && this.outputsRead.has(s.name)) {
+        const id = `${plan.id}-collect`;
+        if (this.ids.has(id)) this.error("name-collision", `the fan-in job "${id}" for step "${s.name}" collides with a step's job id; rename that step`, s.loc);
+        this.ids.reserve(id, `the fan-in job of "${s.name}"`);
+        plan.collector = id;
+      }
+    }
+    this.analyseMain();
+
+    const doc: Json = { name: templateText(wf.name) };
+    doc.on = this.triggers();
+    const permissions = this.permissions();
+    if (permissions !== undefined) doc.permissions = permissions;
+    const concurrency = this.concurrency();
+    if (concurrency) doc.concurrency = concurrency;
+    const jobs: Json = {};
+    for (const s of all) {
+      const plan = this.plans.get(s.name)!;
+      jobs[plan.id] = this.job(plan);
+      if (plan.collector) jobs[plan.collector] = this.collectorJob(plan);
+    }
+    doc.jobs = jobs;
+    const content = toYaml(doc);
+    const bytes = Buffer.byteLength(content, "utf8");
+    if (bytes > MAX_FILE_BYTES) {
+      this.warn("too-large", `the workflow file is ${bytes} bytes; GitHub accepts workflow files up to 512 KB`, wf.loc);
+    }
+    const file = wf.name.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+/, "") || "workflow";
+    return [{ path: `.github/workflows/${file}.yml`, content }];
+  }
+
+  // ------------------------------------------------------------------ graph facts
+
+  private analyseMain(): void {
+    const steps = this.wf.steps;
+    const g = buildGraph(steps);
+    const order = topoOrder(steps, g);
+    for (const name of order) {
+      const s = g.byName.get(name)!;
+      const anc = new Set<string>();
+      for (const p of g.parents.get(name) ?? []) {
+        anc.add(p);
+        for (const a of this.ancestors.get(p) ?? []) anc.add(a);
+      }
+      this.ancestors.set(name, anc);
+      if (!isPlainAnd(s.depends) || depAtoms(s.depends).some((a) => this.mayOmit.has(a.step))) this.mayOmit.add(name);
+      if ((s.when && !this.itemCondition(s)) || this.mayOmit.has(name) || s.loop?.kind === "from") this.skippable.add(name);
+    }
+  }
+
+  /** A `when` that reads the loop item cannot be a job-level `if:` (no matrix context there). */
+  private itemCondition(s: Step): boolean {
+    return valuesOfCondition(s.when).some((v) => refsOfValue(v).some((r) => r.kind === "item"));
+  }
+
+  // ------------------------------------------------------------------ workflow level
+
+  private triggers(): Json {
+    const wf = this.wf;
+    const inputs: Json = {};
+    for (const p of wf.params) {
+      if (!IDENT.test(p.name)) {
+        this.error("invalid-name", `parameter "${p.name}" is not a valid GitHub input id (letters, digits, _ and -, not starting with a digit or -)`, p.loc);
+        continue;
+      }
+      const input: Json = {};
+      if (p.description !== undefined) input.description = templateText(p.description);
+      input.type = "string";
+      if (p.default !== undefined) input.default = templateText(p.default);
+      else input.required = true;
+      if (this.scheduled && p.default === undefined) {
+        this.error("missing-default", `parameter "${p.name}" has no default, and a scheduled run has no inputs: give it a default`, p.loc);
+      }
+      inputs[p.name] = input;
+    }
+    if (wf.params.length > 25) this.warn("too-many-inputs", `${wf.params.length} parameters; GitHub accepts at most 25 workflow_dispatch inputs`, wf.loc);
+    const on: Json = {};
+    on.workflow_dispatch = wf.params.length ? { inputs } : {};
+    if (wf.config.reusable) {
+      const call: Json = {};
+      if (wf.params.length) call.inputs = inputs;
+      const secrets: Json = {};
+      for (const name of this.allSecretNames()) secrets[name] = { required: true };
+      if (Object.keys(secrets).length) call.secrets = secrets;
+      on.workflow_call = call;
+    }
+    const cron = wf.config.cron;
+    if (cron) {
+      const gap = shortestCronGap(cron.schedule);
+      if (gap === undefined) this.error("invalid-cron", `cron schedule "${cron.schedule}" is not a 5-field cron line GitHub can read`, wf.loc);
+      else if (gap < 5) this.error("cron-too-frequent", `cron schedule "${cron.schedule}" runs every ${gap} minute(s); GitHub runs schedules at most every 5 minutes`, wf.loc);
+      if (cron.timezone !== undefined && !["UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z"].includes(cron.timezone)) {
+        this.warn("cron-timezone", `GitHub schedules are in UTC only: "${cron.schedule}" runs in UTC, not ${cron.timezone}; shift the hours yourself`, wf.loc);
+      }
+      if (cron.startingDeadlineSeconds !== undefined) this.warn("dropped", "GitHub has no starting deadline for scheduled runs (startingDeadlineSeconds is not written)", wf.loc);
+      if (cron.successfulJobsHistoryLimit !== undefined || cron.failedJobsHistoryLimit !== undefined) {
+        this.warn("dropped", "GitHub keeps run history for the repository's retention period (the history limits are not written)", wf.loc);
+      }
+      if (cron.suspend) this.warn("cron-suspended", "the schedule is suspended, so no schedule trigger is written (manual runs only)", wf.loc);
+      else on.schedule = [{ cron: cron.schedule.trim() }];
+    }
+    return on;
+  }
+
+  private allSecretNames(): string[] {
+    const names = new Set<string>();
+    for (const s of [...this.wf.steps, ...(this.wf.onExit ?? [])]) {
+      if (isPodStep(s)) for (const e of s.secretEnv ?? []) names.add(this.secretName(e.secret, e.key, s.loc));
+    }
+    return [...names].sort();
+  }
+
+  private secretName(secret: string, key: string, loc: Loc): string {
+    const k = `${secret}\u0000${key}`;
+    const have = this.secretNames.get(k);
+    if (have !== undefined) return have;
+    const n = githubSecretName(secret, key);
+    const owner = this.secretOwner.get(n);
+    if (owner !== undefined) this.error("name-collision", `secret "${secret}" key "${key}" and ${owner} both map to the GitHub secret ${n}; rename one`, loc);
+    this.secretOwner.set(n, `secret "${secret}" key "${key}"`);
+    this.secretNames.set(k, n);
+    return n;
+  }
+
+  private permissions(): unknown {
+    const raw = (this.ctx.options.permissions ?? "contents:read").trim();
+    if (raw === "read-all" || raw === "write-all") return raw;
+    if (raw === "none" || raw === "") return {};
+    const out: Json = {};
+    for (const part of raw.split(",")) {
+      const m = /^\s*([a-z-]+)\s*:\s*(read|write|none)\s*$/.exec(part);
+      if (!m || !PERMISSION_SCOPES.includes(m[1]!)) {
+        this.error("invalid-option", `--github-permissions: "${part.trim()}" is not scope:read|write|none with a GitHub permission scope (${PERMISSION_SCOPES.join(", ")})`, this.wf.loc);
+        continue;
+      }
+      out[m[1]!] = m[2];
+    }
+    return out;
+  }
+
+  private concurrency(): Json | undefined {
+    const group = this.ctx.options.concurrency;
+    const cancel = this.ctx.options["cancel-in-progress"] === "true";
+    if (group !== undefined && group !== "") return { group: templateText(group), "cancel-in-progress": cancel };
+    const policy = this.wf.config.cron?.concurrencyPolicy;
+    if (policy === "Replace") return { group: wrap("github.workflow"), "cancel-in-progress": true };
+    if (policy === "Forbid") {
+      this.warn(
+        "approximated",
+        "concurrencyPolicy Forbid becomes a concurrency group: a new run waits for the running one (at most one waits) instead of being skipped",
+        this.wf.loc,
+      );
+      return { group: wrap("github.workflow"), "cancel-in-progress": false };
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ values
+
+  /** The expression for a reference, seen from `s`'s job. */
+  private refExpr(r: Ref, s: Step): string {
+    switch (r.kind) {
+      case "param": {
+        const p = this.wf.params.find((x) => x.name === r.name);
+        const input = property("inputs", r.name);
+        // A scheduled run has no inputs: it takes the default. toJSON keeps '' distinct from "absent".
+        if (this.scheduled && p?.default !== undefined) {
+          return `fromJSON(github.event_name == 'schedule' && ${stringLiteral(JSON.stringify(p.default))} || toJSON(${input}))`;
+        }
+        return input;
+      }
+      case "result":
+      case "output": {
+        const plan = this.plans.get(r.step)!;
+        const key = plan.keys.get(r.kind === "result" ? "" : r.output)!;
+        return property("needs", plan.collector ?? plan.id, "outputs", key);
+      }
+      case "item": {
+        const loop = s.loop;
+        if (!loop) {
+          this.error("internal", `step "${s.name}" reads a loop item but has no loop`, s.loc);
+          return "''";
+        }
+        if (loop.kind === "items") {
+          if (r.field !== undefined) this.error("unsupported", `step "${s.name}" reads field "${r.field}" of a static item`, s.loc);
+          return r.index !== undefined && (loop.items[0]?.length ?? 1) > 1 ? `matrix.item${r.index}` : "matrix.item";
+        }
+        return r.field !== undefined ? property("matrix", "item", r.field) : "matrix.item";
+      }
+      case "workflow":
+        if (r.field === "name") return "format('{0}-{1}', github.workflow, github.run_id)";
+        return this.statusExpr(s);
+    }
+  }
+
+  /** The workflow's status as exit handlers see it: `Failed` when a main job failed or was cancelled, else `Succeeded`. */
+  private statusExpr(s: Step): string {
+    if (this.plans.get(s.name)!.scope !== "onExit") {
+      this.error("unsupported", `step "${s.name}" reads the workflow status, which is only known in exit handlers`, s.loc);
+      return "''";
+    }
+    const bad = this.mainNames.flatMap((n) => {
+      const r = property("needs", this.plans.get(n)!.id, "result");
+      return [`${r} == 'failure'`, `${r} == 'cancelled'`];
+    });
+    return bad.length ? `((${bad.join(" || ")}) && 'Failed' || 'Succeeded')` : "'Succeeded'";
+  }
+
+  /** A value as a template string (user text literal, references as `${{ }}`). */
+  private template(v: Value, s: Step): string {
+    const parts = typeof v === "string" ? [v] : v.kind === "concat" ? v.parts : [v];
+    return parts.map((p) => (typeof p === "string" ? templateText(p) : wrap(this.refExpr(p, s)))).join("");
+  }
+
+  /** A value as one expression yielding its text. */
+  private valueExpr(v: Value, s: Step): string {
+    const parts = typeof v === "string" ? [v] : v.kind === "concat" ? v.parts : [v];
+    const exprs = parts.map((p) => (typeof p === "string" ? stringLiteral(p) : this.refExpr(p, s)));
+    if (exprs.length === 1) return exprs[0]!;
+    return `format('${exprs.map((_, i) => `{${i}}`).join("")}', ${exprs.join(", ")})`;
+  }
+
+  private numberExpr(v: Value, s: Step): string {
+    if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) return v;
+    return `fromJSON(${this.valueExpr(v, s)})`;
+  }
+
+  private conditionExpr(c: Condition, s: Step): string {
+    switch (c.kind) {
+      case "compare": {
+        if (c.op === "eq" || c.op === "ne") {
+          const runtime = (v: Value) => refsOfValue(v).some((r) => r.kind !== "workflow");
+          const letterFree = (v: Value) => typeof v === "string" && caseless(v);
+          if ((runtime(c.left) || runtime(c.right)) && !letterFree(c.left) && !letterFree(c.right)) {
+            this.warn(
+              "case-insensitive",
+              `step "${s.name}": GitHub compares text ignoring case, so this condition treats e.g. "A" and "a" as equal`,
+              s.loc,
+            );
+          }
+          return `${this.valueExpr(c.left, s)} ${c.op === "eq" ? "==" : "!="} ${this.valueExpr(c.right, s)}`;
+        }
+        const op = { gt: ">", lt: "<", ge: ">=", le: "<=" }[c.op];
+        return `${this.numberExpr(c.left, s)} ${op} ${this.numberExpr(c.right, s)}`;
+      }
+      case "and":
+      case "or":
+        return `(${c.of.map((x) => this.conditionExpr(x, s)).join(c.kind === "and" ? " && " : " || ")})`;
+      case "not":
+        return `!(${this.conditionExpr(c.of, s)})`;
+    }
+  }
+
+  // ------------------------------------------------------------------ ordering
+
+  /**
+   * `needs` and `if:` for a job. In the main graph, a job whose upstream contains no step
+   * that can be skipped by design keeps GitHub's default (`success()`). Otherwise:
+   * - a job with only default edges to such steps runs when nothing upstream failed:
+   *   `!failure() && !cancelled()` (GitHub's `failure()` looks at every ancestor job);
+   * - a job with status edges, or downstream of one, checks each parent's
+   *   `needs.<id>.result` (see `depExpr`).
+   * Exit-handler jobs need every main job and start with `always()`.
+   */
+  private ordering(plan: JobPlan, extraNeeds: Set<string>): { needs: string[]; cond: string[] } {
+    const s = plan.step;
+    const needs = new Set<string>();
+    const cond: string[] = [];
+    for (const p of parentsOf(s)) needs.add(p);
+    for (const p of producersOf(s)) needs.add(p);
+    const idsOf = (names: Iterable<string>) => [...names].map((n) => this.plans.get(n)!);
+    const jobNeeds = new Set<string>();
+    for (const p of idsOf(needs)) {
+      const readsOutputs = refsOfStep(s).some((r) => (r.kind === "result" || r.kind === "output") && r.step === p.step.name);
+      jobNeeds.add(readsOutputs && p.collector ? p.collector : p.id);
+      // a consumer of a collector still checks the producer's own result
+      if (p.collector) jobNeeds.add(p.id);
+    }
+    const when = s.when && !this.itemCondition(s) ? this.conditionExpr(s.when, s) : undefined;
+    const guard = s.loop?.kind === "from" ? `toJSON(fromJSON(${this.refExpr(s.loop.source, s)})) != '[]'` : undefined;
+    if (plan.scope === "onExit") {
+      for (const n of this.mainNames) jobNeeds.add(this.plans.get(n)!.id);
+      cond.push("always()");
+      if (s.depends) cond.push(this.depExpr(s.depends, s, true, extraNeeds));
+    } else {
+      const anc = this.ancestors.get(s.name) ?? new Set();
+      const explicit = when !== undefined || guard !== undefined || this.mayOmit.has(s.name) || [...anc].some((a) => this.skippable.has(a));
+      if (explicit) {
+        if (this.mayOmit.has(s.name)) {
+          cond.push("!cancelled()");
+          if (s.depends) cond.push(this.depExpr(s.depends, s, false, extraNeeds));
+        } else if (s.depends) cond.push("!failure()", "!cancelled()");
+        else cond.push("!cancelled()");
+      }
+    }
+    if (when !== undefined) cond.push(when);
+    if (guard !== undefined) cond.push(guard);
+    for (const n of extraNeeds) jobNeeds.add(this.plans.get(n)!.id);
+    const order = [...this.wf.steps, ...(this.wf.onExit ?? [])].flatMap((x) => {
+      const p = this.plans.get(x.name);
+      return p ? [p.id, ...(p.collector ? [p.collector] : [])] : [];
+    });
+    return { needs: order.filter((id) => jobNeeds.has(id)), cond };
+  }
+
+  private depExpr(d: Depends, s: Step, exitScope: boolean, extraNeeds: Set<string>): string {
+    switch (d.kind) {
+      case "on": {
+        const p = this.plans.get(d.step)!;
+        const r = property("needs", p.id, "result");
+        const ok = `(${r} == 'success' || ${r} == 'skipped')`;
+        const failed = `(${r} == 'failure' || ${r} == 'cancelled')`;
+        switch (d.status) {
+          case "ok": {
+            if (exitScope || this.mayOmit.has(d.step)) return ok;
+            if (!this.skippable.has(d.step)) return `${r} == 'success'`;
+            // skipped by its own condition counts, skipped because something upstream failed does not
+            const anc = [...(this.ancestors.get(d.step) ?? [])];
+            for (const a of anc) extraNeeds.add(a);
+            const clean = anc.map((a) => {
+              const ar = property("needs", this.plans.get(a)!.id, "result");
+              return `(${ar} == 'success' || ${ar} == 'skipped')`;
+            });
+            return `(${r} == 'success' || (${[`${r} == 'skipped'`, ...clean].join(" && ")}))`;
+          }
+          case "succeeded":
+            return `${r} == 'success'`;
+          case "failed":
+            return failed;
+          case "errored":
+            this.warn("approximated", `step "${s.name}": GitHub has no separate "errored" state; ${d.step}.Errored is read as a failure`, s.loc);
+            return failed;
+          case "skipped":
+          case "omitted":
+            this.warn(
+              "approximated",
+              `step "${s.name}": GitHub reports both "skipped" and "omitted" as skipped; ${d.step}.${d.status === "skipped" ? "Skipped" : "Omitted"} matches either`,
+              s.loc,
+            );
+            return `${r} == 'skipped'`;
+          case "any":
+            return "true";
+          case "daemoned":
+            this.error("unsupported", `step "${s.name}" waits for ${d.step}.Daemoned; GitHub Actions has no daemon steps`, s.loc);
+            return "false";
+          case "anySucceeded":
+          case "allFailed":
+            if (p.step.loop) {
+              this.error(
+                "unsupported",
+                `step "${s.name}" waits for ${d.step}.${d.status === "anySucceeded" ? "AnySucceeded" : "AllFailed"}; a GitHub matrix job reports one result for all its instances`,
+                s.loc,
+              );
+              return "false";
+            }
+            return d.status === "anySucceeded" ? `${r} == 'success'` : failed;
+        }
+        return "false";
+      }
+      case "not":
+        return `!(${this.depExpr(d.of, s, exitScope, extraNeeds)})`;
+      case "and":
+      case "or":
+        return `(${d.of.map((x) => this.depExpr(x, s, exitScope, extraNeeds)).join(d.kind === "and" ? " && " : " || ")})`;
+    }
+  }
+
+  // ------------------------------------------------------------------ jobs
+
+  private job(plan: JobPlan): Json {
+    const s = plan.step as PodStep;
+    const job: Json = {};
+    if (plan.id !== s.name && !s.loop) job.name = templateText(s.name);
+    const extraNeeds = new Set<string>();
+    const { needs, cond } = this.ordering(plan, extraNeeds);
+    if (needs.length) job.needs = needs;
+    if (cond.length) job.if = wrap(cond.join(" && "));
+    job["runs-on"] = this.runsOn;
+    const minutes = this.timeoutMinutes(s);
+    if (minutes !== undefined) job["timeout-minutes"] = minutes;
+    if (s.loop) job.strategy = this.strategy(s);
+    job.container = this.container(s);
+
+    // Per-item conditions can only be steps' `if:` (a job's `if:` has no matrix context).
+    const stepIf = s.when && this.itemCondition(s) ? wrap(this.conditionExpr(s.when, s)) : undefined;
+    if (stepIf) {
+      this.warn(
+        "approximated",
+        `step "${s.name}": a condition on the loop item is checked inside each matrix job, so an instance whose condition is false still starts and ends as succeeded, not skipped`,
+        s.loc,
+      );
+    }
+    const steps: Json[] = [];
+    const add = (st: Json) => steps.push(stepIf ? { if: stepIf, ...st } : st);
+    for (const st of this.inputArtifactSteps(s)) add(st);
+    add(this.runStep(s));
+    const captureResult = this.resultRead.has(s.name);
+    const fanIn = !!plan.collector;
+    const outputs = (s.outputs ?? []).map((o) => ({ key: plan.keys.get(o.name)!, path: o.path ?? "" }));
+    if (captureResult) outputs.unshift({ key: "result", path: "" });
+    if (outputs.length && (this.outputsRead.has(s.name) || (s.outputs?.length ?? 0) > 0)) {
+      add(this.outputsStep(outputs, fanIn));
+      if (fanIn) {
+        add({
+          name: "keep outputs for fan-in",
+          uses: ACTIONS.upload,
+          with: {
+            name: `couler-fanin-${plan.id}-${wrap("strategy.job-index")}`,
+            path: `${wrap("runner.temp")}/couler-fanin`,
+            "if-no-files-found": "error",
+            "retention-days": 1,
+            overwrite: true,
+          },
+        });
+      } else {
+        const outs: Json = {};
+        for (const o of outputs) outs[o.key] = wrap(`steps.outputs.outputs.${o.key}`);
+        job.outputs = outs;
+      }
+    }
+    for (const st of this.outputArtifactSteps(s, plan)) add(st);
+    job.steps = steps;
+    return job;
+  }
+
+  private timeoutMinutes(s: Step): number | undefined {
+    let m: number | undefined;
+    if (s.timeout !== undefined) {
+      m = Math.ceil(s.timeout / 60);
+      if (s.timeout % 60 !== 0) this.warn("approximated", `step "${s.name}": timeout ${s.timeout}s becomes timeout-minutes: ${m} (GitHub counts whole minutes)`, s.loc);
+    }
+    if (this.wfTimeoutMinutes !== undefined) m = m === undefined ? this.wfTimeoutMinutes : Math.min(m, this.wfTimeoutMinutes);
+    return m;
+  }
+
+  private strategy(s: Step): Json {
+    const loop = s.loop!;
+    const st: Json = {};
+    if (loop.kind === "items") {
+      if (loop.items.length > MAX_MATRIX) {
+        this.error("matrix-too-large", `step "${s.name}" fans out over ${loop.items.length} items; a GitHub matrix runs at most ${MAX_MATRIX} jobs`, s.loc);
+      }
+      const width = loop.items[0]?.length ?? 1;
+      st.matrix =
+        width === 1
+          ? { item: loop.items.map((row) => templateText(row[0] ?? "")) }
+          : { include: loop.items.map((row) => Object.fromEntries(row.map((v, i) => [`item${i}`, templateText(v)]))) };
+    } else {
+      st.matrix = { item: wrap(`fromJSON(${this.refExpr(loop.source, s)})`) };
+    }
+    st["fail-fast"] = false;
+    if (loop.parallelism !== undefined) st["max-parallel"] = loop.parallelism;
+    return st;
+  }
+
+  private container(s: PodStep): Json {
+    const c: Json = { image: templateText(s.image) };
+    const options: string[] = [];
+    const r = s.resources;
+    if (r?.limits) {
+      for (const [k, q] of Object.entries(r.limits).sort(([a], [b]) => a.localeCompare(b))) {
+        const v = k === "cpu" ? dockerCpus(q) : k === "memory" ? dockerBytes(q) : undefined;
+        if (v === undefined) this.warn("dropped", `step "${s.name}": resource limit ${k}=${q} has no docker equivalent and is not written`, s.loc);
+        else options.push(k === "cpu" ? `--cpus ${v}` : `--memory ${v}`);
+      }
+    }
+    if (r?.requests && Object.keys(r.requests).length) {
+      this.warn(
+        "dropped",
+        `step "${s.name}": resource requests (${Object.keys(r.requests).sort().join(", ")}) are not written: a GitHub runner has a fixed size; pick one with --github-runs-on`,
+        s.loc,
+      );
+    }
+    if (options.length) c.options = options.join(" ");
+    if (s.imagePullPolicy === "Never") {
+      this.warn("approximated", `step "${s.name}": GitHub always pulls a job container's image; imagePullPolicy Never is not honoured`, s.loc);
+    }
+    return c;
+  }
+
+  /** The step that runs the user's program. */
+  private runStep(s: PodStep): Json {
+    const env: Json = {};
+    const owners = new Map<string, string>();
+    const setEnv = (name: string, value: string, what: string) => {
+      const clash = owners.get(name);
+      if (clash !== undefined) this.error("name-collision", `step "${s.name}": env var ${name} is set by both ${clash} and ${what}`, s.loc);
+      owners.set(name, what);
+      env[name] = value;
+    };
+    for (const e of s.env ?? []) setEnv(e.name, this.template(e.value, s), "the step's env");
+    for (const e of s.secretEnv ?? []) setEnv(e.name, wrap(property("secrets", this.secretName(e.secret, e.key, s.loc))), `secret "${e.secret}"`);
+
+    const word = (v: Value | string, i: number | string, first: boolean): string => {
+      if (typeof v === "string" && plainWord(v, first)) return v;
+      const name = typeof i === "number" ? `COULER_ARG_${i}` : i;
+      setEnv(name, typeof v === "string" ? templateText(v) : this.template(v, s), "the generated command line");
+      return `"$${name}"`;
+    };
+
+    const capture = this.resultRead.has(s.name);
+    const retry = s.retry;
+    const command = s.command ?? [];
+    if (s.kind === "container" && command.length === 0) {
+      this.error(
+        "missing-command",
+        `step "${s.name}" has no command: a GitHub job container never runs the image's entrypoint, so give the command explicitly`,
+        s.loc,
+      );
+    }
+    // The plain form: the runner itself runs the source with the interpreter.
+    if (s.kind === "script" && !s.args?.length && !capture && !retry && s.workingDir === undefined && command.length > 0) {
+      const words = command.filter((c): c is string => typeof c === "string");
+      if (words.length === command.length && words.every((w, i) => plainWord(w, i === 0))) {
+        const shell = words.length === 1 && words[0] === "python" ? "python" : `${words.join(" ")} {0}`;
+        const st: Json = { id: "run", name: templateText(s.name) };
+        if (Object.keys(env).length) st.env = env;
+        st.shell = shell;
+        st.run = templateText(s.source);
+        return st;
+      }
+    }
+
+    const lines: string[] = [];
+    if (s.workingDir !== undefined) {
+      const w = word(s.workingDir, "COULER_WORKDIR", false);
+      lines.push(`mkdir -p ${w}`, `cd ${w}`);
+    }
+    const argv: string[] = [];
+    command.forEach((c, i) => argv.push(word(c, i, i === 0)));
+    if (s.kind === "script") {
+      const delim = heredocDelimiter(s.source);
+      lines.push(`cat > "$RUNNER_TEMP/couler-script" <<'${delim}'`, ...s.source.replace(/\n$/, "").split("\n"), delim);
+      argv.push('"$RUNNER_TEMP/couler-script"');
+    }
+    (s.args ?? []).forEach((a, i) => argv.push(word(a, command.length + i + (s.kind === "script" ? 1 : 0), argv.length === 0)));
+    const invocation = argv.join(" ");
+    if (!capture && !retry) lines.push(invocation);
+    else {
+      lines.push("couler_main() {", `  ${invocation}`, "}");
+      let attempt = "couler_main";
+      if (capture) {
+        attempt = "couler_attempt";
+        lines.push(
+          "couler_attempt() {",
+          '  rm -f "$RUNNER_TEMP/couler-rc"',
+          '  { couler_main || echo "$?" > "$RUNNER_TEMP/couler-rc"; } | tee "$RUNNER_TEMP/couler-stdout"',
+          '  if [ -f "$RUNNER_TEMP/couler-rc" ]; then return "$(cat "$RUNNER_TEMP/couler-rc")"; fi',
+          "}",
+        );
+      }
+      if (retry) {
+        const b = retry.backoff;
+        if (b?.factor !== undefined && !Number.isInteger(b.factor)) {
+          this.error("unsupported", `step "${s.name}": retry backoff factor ${b.factor} is not a whole number, which the emulated retry loop needs`, s.loc);
+        }
+        const delay = b ? Math.ceil(b.duration) : 0;
+        lines.push(
+          "couler_try=0",
+          `couler_delay=${delay}`,
+          "while :; do",
+          "  couler_rc=0",
+          `  ${attempt} || couler_rc=$?`,
+          '  if [ "$couler_rc" -eq 0 ]; then break; fi',
+          "  couler_try=$((couler_try + 1))",
+          `  if [ "$couler_try" -gt ${retry.limit} ]; then exit "$couler_rc"; fi`,
+          `  echo "couler: attempt $couler_try of ${retry.limit + 1} failed with exit code $couler_rc; retrying in \${couler_delay}s" >&2`,
+          '  sleep "$couler_delay"',
+        );
+        if (b?.factor !== undefined) lines.push(`  couler_delay=$((couler_delay * ${Math.round(b.factor)}))`);
+        if (b?.maxDuration !== undefined) lines.push(`  if [ "$couler_delay" -gt ${Math.ceil(b.maxDuration)} ]; then couler_delay=${Math.ceil(b.maxDuration)}; fi`);
+        lines.push("done");
+      } else lines.push(attempt);
+    }
+    const st: Json = { id: "run", name: templateText(s.name) };
+    if (Object.keys(env).length) st.env = sortEnv(env);
+    st.shell = "sh";
+    st.run = templateText(`${lines.join("\n")}\n`);
+    return st;
+  }
+
+  /** Writes outputs to `$GITHUB_OUTPUT`, or, in a matrix job feeding a fan-in, to files for the collector. */
+  private outputsStep(outputs: { key: string; path: string }[], fanIn: boolean): Json {
+    const env: Json = {};
+    const lines: string[] = [];
+    if (fanIn) {
+      env.COULER_INDEX = wrap("strategy.job-index");
+      lines.push(
+        "couler_output() {",
+        '  if [ ! -f "$2" ]; then echo "couler: output $1: no file $2" >&2; exit 1; fi',
+        '  mkdir -p "$RUNNER_TEMP/couler-fanin/$COULER_INDEX"',
+        '  cp "$2" "$RUNNER_TEMP/couler-fanin/$COULER_INDEX/$1"',
+        "}",
+      );
+    } else lines.push(...EMIT_OUTPUT_FN);
+    outputs.forEach((o, i) => {
+      let file: string;
+      if (o.path === "") file = '"$RUNNER_TEMP/couler-stdout"';
+      else if (plainWord(o.path, false)) file = o.path;
+      else {
+        env[`COULER_OUTPUT_${i}`] = templateText(o.path);
+        file = `"$COULER_OUTPUT_${i}"`;
+      }
+      lines.push(`couler_output ${o.key} ${file}`);
+    });
+    const st: Json = { id: "outputs", name: "outputs" };
+    if (Object.keys(env).length) st.env = env;
+    st.shell = "sh";
+    st.run = `${lines.join("\n")}\n`;
+    return st;
+  }
+
+  /**
+   * Artifacts travel as a tar file (GitHub's artifact zip loses file modes) plus a note of
+   * whether the path was a file or a folder, so the reader can place it at its own path.
+   */
+  private outputArtifactSteps(s: PodStep, plan: JobPlan): Json[] {
+    const out: Json[] = [];
+    for (const a of s.outputArtifacts ?? []) {
+      if (a.store) continue;
+      if (s.loop) {
+        this.error("unsupported", `step "${s.name}" is fanned out, so its artifact "${a.name}" would be written once per instance under one name`, a.loc);
+        continue;
+      }
+      const key = this.artifactKey(a.name);
+      const dir = `"$RUNNER_TEMP/couler-artifact/${key}"`;
+      out.push({
+        name: `pack artifact ${templateText(a.name)}`,
+        env: { COULER_PATH: templateText(a.path) },
+        shell: "sh",
+        run: [
+          `rm -rf ${dir}`,
+          `mkdir -p ${dir}`,
+          'if [ -d "$COULER_PATH" ]; then',
+          `  echo dir > ${dir}/kind`,
+          `  tar -cf ${dir}/payload.tar -C "$COULER_PATH" .`,
+          'elif [ -e "$COULER_PATH" ]; then',
+          `  echo file > ${dir}/kind`,
+          `  tar -cf ${dir}/payload.tar -C "$(dirname "$COULER_PATH")" "$(basename "$COULER_PATH")"`,
+          `  basename "$COULER_PATH" > ${dir}/name`,
+          'else echo "couler: artifact path $COULER_PATH does not exist" >&2; exit 1',
+          "fi",
+          "",
+        ].join("\n"),
+      });
+      out.push({
+        name: `upload artifact ${templateText(a.name)}`,
+        uses: ACTIONS.upload,
+        with: { name: `${plan.id}.${key}`, path: `${wrap("runner.temp")}/couler-artifact/${key}`, "if-no-files-found": "error", overwrite: true },
+      });
+    }
+    return out;
+  }
+
+  private inputArtifactSteps(s: PodStep): Json[] {
+    const out: Json[] = [];
+    (s.inputArtifacts ?? []).forEach((a, i) => {
+      if (a.from.kind !== "step") return;
+      const from = this.plans.get(a.from.step);
+      if (!from) return;
+      if (from.step.loop) {
+        this.error("unsupported", `step "${s.name}" reads artifact "${a.from.artifact}" of fanned-out step "${a.from.step}"`, a.loc);
+        return;
+      }
+      const key = this.artifactKey(a.from.artifact);
+      const dir = `"$RUNNER_TEMP/couler-input/${i}"`;
+      out.push({
+        name: `download artifact ${templateText(a.name)}`,
+        uses: ACTIONS.download,
+        with: { name: `${from.id}.${key}`, path: `${wrap("runner.temp")}/couler-input/${i}` },
+      });
+      out.push({
+        name: `place artifact ${templateText(a.name)}`,
+        env: { COULER_PATH: templateText(a.path) },
+        shell: "sh",
+        run: [
+          `if [ "$(cat ${dir}/kind)" = dir ]; then`,
+          '  mkdir -p "$COULER_PATH"',
+          `  tar -xf ${dir}/payload.tar -C "$COULER_PATH"`,
+          "else",
+          '  mkdir -p "$(dirname "$COULER_PATH")"',
+          `  mkdir -p ${dir}/unpacked`,
+          `  tar -xf ${dir}/payload.tar -C ${dir}/unpacked`,
+          `  mv ${dir}/unpacked/"$(cat ${dir}/name)" "$COULER_PATH"`,
+          "fi",
+          "",
+        ].join("\n"),
+      });
+    });
+    return out;
+  }
+
+  private artifactKey(name: string): string {
+    const m = ARTIFACT_KEY.valid.test(name) && name.length <= ARTIFACT_KEY.maxLength ? name : ARTIFACT_KEY.fix(name);
+    return m;
+  }
+
+  /**
+   * The fan-in job: downloads every instance's outputs and publishes each as a JSON list in
+   * instance order. It runs on the runner itself with actions/github-script, so it needs no
+   * JSON tool in any image.
+   */
+  private collectorJob(plan: JobPlan): Json {
+    const s = plan.step as PodStep;
+    const keys: string[] = [];
+    if (this.resultRead.has(s.name)) keys.push("result");
+    for (const o of s.outputs ?? []) keys.push(plan.keys.get(o.name)!);
+    const outputs: Json = {};
+    for (const k of keys) outputs[k] = wrap(`steps.collect.outputs.${k}`);
+    const r = property("needs", plan.id, "result");
+    return {
+      needs: [plan.id],
+      if: wrap(`!cancelled() && ${r} == 'success'`),
+      "runs-on": this.runsOn,
+      outputs,
+      steps: [
+        {
+          name: "download instance outputs",
+          uses: ACTIONS.download,
+          with: { pattern: `couler-fanin-${plan.id}-*`, path: `${wrap("runner.temp")}/couler-fanin`, "merge-multiple": true },
+        },
+        {
+          id: "collect",
+          name: "collect outputs",
+          uses: ACTIONS.script,
+          env: { COULER_DIR: `${wrap("runner.temp")}/couler-fanin`, COULER_KEYS: keys.join(" ") },
+          with: {
+            script: [
+              "const fs = require('fs');",
+              "const path = require('path');",
+              "const dir = process.env.COULER_DIR;",
+              "const instances = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => /^[0-9]+$/.test(d)).sort((a, b) => a - b) : [];",
+              "for (const key of process.env.COULER_KEYS.split(' ')) {",
+              "  const values = [];",
+              "  for (const i of instances) {",
+              "    const file = path.join(dir, i, key);",
+              "    if (fs.existsSync(file)) values.push(fs.readFileSync(file, 'utf8').replace(/\\n$/, ''));",
+              "  }",
+              "  core.setOutput(key, JSON.stringify(values));",
+              "}",
+              "",
+            ].join("\n"),
+          },
+        },
+      ],
+    };
+  }
+}
+
+/** User env first in IR order is kept; generated COULER_ vars go last, in index order. */
+function sortEnv(env: Json): Json {
+  const user = Object.keys(env).filter((k) => !k.startsWith("COULER_"));
+  const gen = Object.keys(env)
+    .filter((k) => k.startsWith("COULER_"))
+    .sort((a, b) => Number(a.replace(/\D+/g, "")) - Number(b.replace(/\D+/g, "")) || a.localeCompare(b));
+  return Object.fromEntries([...user, ...gen].map((k) => [k, env[k]]));
+}
+
+export const githubBackend: Backend = {
+  name: "github",
+  description: "GitHub Actions: a workflow file (.github/workflows/<name>.yml), one job per step",
+  capabilities,
+  options: {
+    "runs-on": { description: "runner label(s) for every job, comma-separated", default: "ubuntu-latest" },
+    permissions: {
+      description: "GITHUB_TOKEN permissions: scope:level pairs, comma-separated (e.g. contents:read,packages:write), or read-all, write-all, none",
+      default: "contents:read",
+    },
+    concurrency: { description: "a concurrency group name (literal text) for the workflow's runs; empty: none" },
+    "cancel-in-progress": { description: "with a concurrency group: cancel a running run when a new one starts", values: ["true", "false"], default: "false" },
+  },
+  goldenVariants: [
+    {
+      name: "options",
+      options: { "runs-on": "self-hosted,linux", permissions: "contents:read,packages:write", concurrency: "deploy-${{ github.ref }}", "cancel-in-progress": "true" },
+    },
+  ],
+  compile(wf: WorkflowIR, ctx: CompileContext): OutputFile[] {
+    return new GithubCompiler(wf, ctx).compile();
+  },
+  joinForStdout(files: readonly OutputFile[]): string {
+    return files.map((f) => `# ${f.path}\n${f.content}`).join("---\n");
+  },
+};
