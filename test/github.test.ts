@@ -293,3 +293,86 @@ describe("github backend: output delimiter (run in sh)", () => {
     }
   });
 });
+
+describe("github backend: hand-built workflows for constructs no fixture covers pass GitHub's parser and the schema", () => {
+  const on = (step: string) => ({ kind: "on" as const, step, status: "ok" as const });
+  const cases: Record<string, WorkflowIR> = {
+    artifacts: workflow([
+      container("build", { command: ["sh", "-c", "mkdir -p /out && echo hi > /out/app"], outputArtifacts: [{ name: "binary", path: "/out", loc }] }),
+      container("test", {
+        command: ["ls", "/opt/bin"],
+        depends: on("build"),
+        inputArtifacts: [{ name: "bin", path: "/opt/bin", from: { kind: "step", step: "build", artifact: "binary" }, loc }],
+      }),
+    ]),
+    reusable: workflow(
+      [
+        container("notify", {
+          command: ["echo", { kind: "param", name: "channel" }],
+          secretEnv: [{ name: "TOKEN", secret: "slack", key: "token" }],
+          workingDir: "/tmp/work dir",
+          retry: { limit: 2 },
+          timeout: 120,
+        }),
+      ],
+      { params: [{ name: "channel", default: "#data", description: "where ${{ to }} post", loc }], config: { reusable: true } },
+    ),
+    fanIn: workflow(
+      [
+        {
+          kind: "script",
+          name: "shard",
+          loc,
+          image: "node:20",
+          command: ["node"],
+          source: "console.log(process.argv[2])\n",
+          args: [{ kind: "item", field: "id" }],
+          loop: { kind: "from", source: { kind: "param", name: "shards" }, parallelism: 3 },
+          outputs: [{ name: "count", path: "/tmp/count", loc }],
+        } as Step,
+        container("sum", { command: ["echo", { kind: "output", step: "shard", output: "count" }, { kind: "result", step: "shard" }], depends: on("shard") }),
+      ],
+      { params: [{ name: "shards", default: '[{"id":"a"}]', loc }], onExit: [container("report", { command: ["echo", { kind: "result", step: "sum" }, { kind: "workflow", field: "name" }] })] },
+    ),
+  };
+  test("zero parser errors, schema-valid", async () => {
+    const compiled = Object.entries(cases).map(([name, wf]) => {
+      const r = compile(wf);
+      assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), [], name);
+      return { name: `${name}.yml`, content: r.text };
+    });
+    const parsed = await parseGithubWorkflows(compiled);
+    for (const p of parsed) assert.deepEqual(p.errors, [], p.name);
+    for (const c of compiled) {
+      const v = githubValidator();
+      assert.ok(v(YAML.parse(c.content)), `${c.name}: ${errorsText(v)}`);
+    }
+  });
+  test("artifacts: tar packed, uploaded under <job>.<name> and placed at the reader's path", () => {
+    const { doc } = compile(cases.artifacts!);
+    const up = doc!.jobs.build.steps.find((s: { uses?: string }) => s.uses === "actions/upload-artifact@v4");
+    assert.equal(up.with.name, "build.binary");
+    const down = doc!.jobs.test.steps.find((s: { uses?: string }) => s.uses === "actions/download-artifact@v4");
+    assert.equal(down.with.name, "build.binary");
+    assert.equal(doc!.jobs.test.steps.at(-1).id, "run");
+  });
+  test("reusable: workflow_call with the same inputs and the secrets it reads", () => {
+    const { doc } = compile(cases.reusable!);
+    assert.deepEqual(doc!.on.workflow_call.secrets, { SLACK_TOKEN: { required: true } });
+    assert.equal(doc!.on.workflow_call.inputs.channel.description, "where $ {{ to }} post");
+    const bad = compile(workflow([container("a")], { params: [{ name: "p", default: "${{ x }}", loc }] }));
+    assert.ok(bad.diagnostics.some((d) => d.severity === "error" && /default/.test(d.message)));
+  });
+  test("fan-in: the reader needs the collector; the matrix job exposes no outputs", () => {
+    const { doc } = compile(cases.fanIn!);
+    assert.deepEqual(doc!.jobs.sum.needs, ["shard", "shard-collect"]);
+    assert.equal(doc!.jobs.shard.outputs, undefined);
+    assert.equal(doc!.jobs.shard.strategy["max-parallel"], 3);
+    assert.deepEqual(Object.keys(doc!.jobs["shard-collect"].outputs), ["result", "count"]);
+    assert.deepEqual(doc!.jobs.report.needs, ["shard", "sum"]);
+  });
+  test("a concurrency option is literal text", () => {
+    const { doc } = compile(workflow([container("a")]), { concurrency: "deploy-${{ github.ref }}" });
+    assert.equal(doc!.concurrency.group, "deploy-${{ '${{' }} github.ref }}");
+  });
+});

@@ -241,7 +241,8 @@ class GithubCompiler {
     }
     this.analyseMain();
 
-    const doc: Json = { name: templateText(wf.name) };
+    // The workflow's `name` takes no expressions either.
+    const doc: Json = { name: wf.name.split("${{").join("$ {{") };
     doc.on = this.triggers();
     const permissions = this.permissions();
     if (permissions !== undefined) doc.permissions = permissions;
@@ -298,9 +299,20 @@ class GithubCompiler {
         continue;
       }
       const input: Json = {};
-      if (p.description !== undefined) input.description = templateText(p.description);
+      // GitHub allows no expression at all in these two fields, so `${{` has no inert spelling there.
+      if (p.description !== undefined) {
+        if (p.description.includes("${{")) {
+          this.warn("approximated", `parameter "${p.name}": its description contains "\${{", which GitHub refuses there; it is written as "$ {{"`, p.loc);
+        }
+        input.description = p.description.split("${{").join("$ {{");
+      }
       input.type = "string";
-      if (p.default !== undefined) input.default = templateText(p.default);
+      if (p.default !== undefined) {
+        if (p.default.includes("${{")) {
+          this.error("unsupported", `parameter "${p.name}": its default contains "\${{", which GitHub refuses in an input default (no expression and no escape is allowed there)`, p.loc);
+        }
+        input.default = p.default;
+      }
       else input.required = true;
       if (this.scheduled && p.default === undefined) {
         this.error("missing-default", `parameter "${p.name}" has no default, and a scheduled run has no inputs: give it a default`, p.loc);
@@ -664,6 +676,9 @@ class GithubCompiler {
       if (s.timeout % 60 !== 0) this.warn("approximated", `step "${s.name}": timeout ${s.timeout}s becomes timeout-minutes: ${m} (GitHub counts whole minutes)`, s.loc);
     }
     if (this.wfTimeoutMinutes !== undefined) m = m === undefined ? this.wfTimeoutMinutes : Math.min(m, this.wfTimeoutMinutes);
+    if (s.timeout !== undefined && s.retry) {
+      this.warn("approximated", `step "${s.name}": the retries run inside one job, so its timeout-minutes covers all attempts together, not each one`, s.loc);
+    }
     return m;
   }
 
@@ -1006,7 +1021,7 @@ export const githubBackend: Backend = {
   goldenVariants: [
     {
       name: "options",
-      options: { "runs-on": "self-hosted,linux", permissions: "contents:read,packages:write", concurrency: "deploy-${{ github.ref }}", "cancel-in-progress": "true" },
+      options: { "runs-on": "self-hosted,linux", permissions: "contents:read,packages:write", concurrency: "deploy", "cancel-in-progress": "true" },
     },
   ],
   compile(wf: WorkflowIR, ctx: CompileContext): OutputFile[] {
