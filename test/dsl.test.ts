@@ -16,6 +16,7 @@ import { dedent } from "../src/dsl/function-source.js";
 import { toValue } from "../src/dsl/values.js";
 import { needsQuotes, toYaml } from "../backends/common/yaml.js";
 import YAML from "yaml";
+import fc from "fast-check";
 
 const names = (wf: ReturnType<typeof workflow>) => wf.ir.steps.map((s) => s.name);
 const deps = (wf: ReturnType<typeof workflow>, name: string) => wf.ir.steps.find((s) => s.name === name)?.depends;
@@ -146,5 +147,39 @@ describe("YAML for YAML 1.1 and 1.2 readers", () => {
     for (const version of ["1.1", "1.2"] as const) assert.deepEqual(YAML.parse(text, { version }), { values: specials, plain: ["hello", "a b"] });
     for (const s of specials) assert.ok(needsQuotes(s), s);
     assert.ok(!needsQuotes("hello"));
+  });
+});
+
+describe("YAML emitter", () => {
+  const hostile = [
+    "", " ", "a ", " a", "-", "- a", "-a", "---", "...", "? a", ": a", "a: b", "a #b", "a#b", "#", "[a]", "{a: b}", "a,b", "*x", "&x", "!x", "|", ">", "%x", "@x", "`x",
+    "'", '"', "\\", "a\nb", "a\n", "a\n\n", "\n", "\na", " a\nb", "a\n b", "\ta\nb", "a\r\nb", "\u0000", "\u0085", "\u00a0", "\u2028", "\ufeff",
+    "é", "😀", "\ud800", "{{x}}", "${{ x }}", "$(x)", "on", "Off", "y", "~", "null", "0123", "1_000", "0o17", "0x1F", "1e3", ".5", "1.", "12:30:01", "2024-01-01", "true",
+  ];
+  const roundTrip = (v: unknown) => {
+    const text = toYaml(v);
+    for (const version of ["1.1", "1.2"] as const) assert.deepEqual(YAML.parse(text, { version }), v, `${version}: ${text}`);
+  };
+  test("hostile strings survive as values and keys, in maps and lists, nested", () => {
+    roundTrip({ values: hostile, nested: [[...hostile], { inner: hostile }] });
+    roundTrip(Object.fromEntries(hostile.filter((h) => h !== "").map((h, i) => [h, i])));
+  });
+  test("numbers, booleans, null and empty collections", () => {
+    roundTrip({ n: [0, -1, 3.5, 1e-7, 123456789], b: [true, false], z: null, e: [], o: {}, l: [[], {}, [[1]]] });
+  });
+  test("random JSON round-trips (fast-check, fixed seed)", () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.string({ unit: "binary" }),
+        fc.string({ unit: fc.constantFrom("a", " ", "\n", "-", ":", "#", "'", '"', "\\", "\t", "{", "}", "0", "1", "e", ".", "é", "😀", "\u0085") }),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie("value"), { maxLength: 4 }),
+        fc.dictionary(fc.string({ unit: fc.constantFrom("a", "b", " ", ":", "-", "#", "1", "y") }), tie("value"), { maxKeys: 4, noNullPrototype: true }),
+      ),
+    })).value;
+    fc.assert(fc.property(json, (v) => roundTrip(v)), { seed: 20261128, numRuns: 400 });
   });
 });

@@ -2,8 +2,14 @@
  * YAML that a YAML 1.1 reader (Kubernetes, so Argo and Tekton) and a YAML 1.2 reader see
  * identically: every string that either version would read as a bool, null, number or
  * timestamp when plain (`yes`, `on`, `~`, `0123`, `1_000`, `0o17`, `1e3`...) is quoted.
+ *
+ * Our documents are plain JSON data, so a small emitter of our own does the writing: it
+ * is several times faster than building a `yaml` Document (what a 10,000-step workflow
+ * needs), and every rule it uses is spelled out below. The `yaml` package supplies the
+ * implicit-type tests of both versions, and the tests parse every output back with it,
+ * as YAML 1.1 and as 1.2.
  */
-import { Document, Scalar, visit } from "yaml";
+import { Document } from "yaml";
 
 const STR = "tag:yaml.org,2002:str";
 
@@ -21,15 +27,126 @@ export function needsQuotes(s: string): boolean {
   return TESTS.some((re) => re.test(s)) || s === "<<" || s === "=";
 }
 
+// Characters YAML does not allow raw (C0/C1 controls, DEL, line/paragraph separators,
+// BOM, lone surrogates), besides tab and line feed which are handled separately.
+const NON_PRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const INDICATOR_START = /^[?:,[\]{}#&*!|>'"%@`]/;
+
+function canBePlain(s: string): boolean {
+  if (s === "" || /^\s|\s$/.test(s)) return false;
+  if (/[\n\r\t]/.test(s) || NON_PRINTABLE.test(s)) return false;
+  if (INDICATOR_START.test(s)) return false;
+  if (s.startsWith("-") && (s.length === 1 || s[1] === " " || s.startsWith("---"))) return false;
+  if (s.startsWith("...")) return false;
+  if (s.includes(": ") || s.includes(" #") || s.endsWith(":")) return false;
+  return !needsQuotes(s);
+}
+
+function doubleQuoted(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"') out += '\\"';
+    else if (ch === "\\") out += "\\\\";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\r") out += "\\r";
+    else if (NON_PRINTABLE.test(ch)) out += c <= 0xff ? `\\x${c.toString(16).padStart(2, "0")}` : `\\u${c.toString(16).padStart(4, "0")}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+/** A multi-line string as a literal block, when its lines can be written raw; else undefined. */
+function literalBlock(s: string, indent: string): string | undefined {
+  if (!s.includes("\n") || /\r/.test(s) || NON_PRINTABLE.test(s)) return undefined;
+  const body = s.replace(/\n+$/, "");
+  const trailing = s.length - body.length;
+  const chomp = trailing === 0 ? "-" : trailing === 1 ? "" : "+";
+  const lines = body.split("\n");
+  const firstText = lines.find((l) => l.trim() !== "");
+  if (firstText === undefined) return undefined;
+  // Whitespace-only lines before the first text line would confuse indentation detection.
+  for (const l of lines) {
+    if (l === firstText) break;
+    if (l !== "") return undefined;
+  }
+  const indicator = /^ /.test(firstText) ? "2" : "";
+  const inner = `${indent}  `;
+  const content = [...lines, ...Array.from({ length: Math.max(0, trailing - 1) }, () => "")]
+    .map((l) => (l === "" ? "" : inner + l))
+    .join("\n");
+  return `|${indicator}${chomp}\n${content}`;
+}
+
+function scalar(v: unknown, indent: string): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) throw new Error(`cannot write ${v} as YAML`);
+    const s = String(v);
+    // YAML 1.1 floats need a dot: write 1e-7 in full.
+    return /e/i.test(s) ? v.toFixed(20).replace(/0+$/, "").replace(/\.$/, ".0") : s;
+  }
+  const s = String(v);
+  if (canBePlain(s)) return s;
+  return literalBlock(s, indent) ?? doubleQuoted(s);
+}
+
+function key(k: string): string {
+  return canBePlain(k) ? k : doubleQuoted(k);
+}
+
+function isCollection(v: unknown): v is object {
+  return typeof v === "object" && v !== null;
+}
+
+function emitMap(obj: Record<string, unknown>, indent: string, out: string[], firstPrefix?: string): void {
+  const entries = Object.entries(obj).filter(([, v]) => v !== undefined);
+  entries.forEach(([k, v], i) => {
+    const lead = i === 0 && firstPrefix !== undefined ? firstPrefix : indent;
+    emitValue(`${lead}${key(k)}:`, v, indent, out);
+  });
+}
+
+function emitSeq(arr: readonly unknown[], indent: string, out: string[], firstPrefix?: string): void {
+  arr.forEach((v, i) => {
+    const lead = i === 0 && firstPrefix !== undefined ? firstPrefix : indent;
+    const itemIndent = `${indent}  `;
+    if (Array.isArray(v) && v.length) emitSeq(v, itemIndent, out, `${lead}- `);
+    else if (isCollection(v) && !Array.isArray(v) && Object.keys(v).length) emitMap(v as Record<string, unknown>, itemIndent, out, `${lead}- `);
+    else out.push(`${lead}- ${Array.isArray(v) ? "[]" : isCollection(v) ? "{}" : scalar(v, indent)}`);
+  });
+}
+
+/** `head` is `key:` (in a map); the value goes after it or on the following lines. */
+function emitValue(head: string, v: unknown, indent: string, out: string[]): void {
+  if (Array.isArray(v)) {
+    if (v.length === 0) out.push(`${head} []`);
+    else {
+      out.push(head);
+      emitSeq(v, `${indent}  `, out);
+    }
+  } else if (isCollection(v)) {
+    if (Object.keys(v).length === 0) out.push(`${head} {}`);
+    else {
+      out.push(head);
+      emitMap(v as Record<string, unknown>, `${indent}  `, out);
+    }
+  } else out.push(`${head} ${scalar(v, indent)}`);
+}
+
 /** Serialise `value` (plain JSON data) as one YAML document. */
 export function toYaml(value: unknown): string {
-  const doc = new Document(value, { version: "1.1" });
-  visit(doc, {
-    Scalar(_key, node: Scalar) {
-      if (typeof node.value === "string" && needsQuotes(node.value)) node.type = Scalar.QUOTE_DOUBLE;
-    },
-  });
-  return doc.toString({ lineWidth: 0, minContentWidth: 0 });
+  const out: string[] = [];
+  if (Array.isArray(value)) {
+    if (value.length) emitSeq(value, "", out);
+    else out.push("[]");
+  } else if (isCollection(value)) {
+    if (Object.keys(value).length) emitMap(value as Record<string, unknown>, "", out);
+    else out.push("{}");
+  } else out.push(scalar(value, ""));
+  return `${out.join("\n")}\n`;
 }
 
 /** Several documents separated by `---`. */
