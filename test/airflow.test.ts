@@ -234,15 +234,67 @@ describe("airflow backend", () => {
       writeFileSync(file, files[0]!.content);
       const jinja = spawnSync("python3", ["-c", "import jinja2"]).status === 0;
       if (!jinja) return;
-      const r = JSON.parse(python([script("run_bash_task.py"), file, "s", "{}"]));
+      const r = JSON.parse(python([script("run_task.py"), file, "s", "{}"]));
       assert.equal(r.rc, 0, r.stderr);
       const pushed = JSON.parse(r.last);
       assert.deepEqual(pushed, { result: "hello {{ 1 }} --day=$(echo pwned) {{ 2 }}", outputs: { o: 'x"y\\z\n{{ not jinja }}' } });
-      const f = JSON.parse(python([script("run_bash_task.py"), file, "f", "{}"]));
+      const f = JSON.parse(python([script("run_task.py"), file, "f", "{}"]));
       assert.equal(f.rc, 3);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("a KubernetesPodOperator wrapper keeps the exit code and writes its outputs to return.json", () => {
+    const dir = mkdtempSync(join(tmpdir(), "couler-af-kpo-"));
+    try {
+      const out = join(dir, "o.txt");
+      const wf = base([
+        {
+          kind: "script",
+          name: "s",
+          loc,
+          image: "python:3.12-alpine",
+          command: ["python3"],
+          source: `import sys\nopen(${JSON.stringify(out)}, "w").write("tab\\there {% x %}\\n")\nprint("arg", sys.argv[1], end="")\n`,
+          args: ["{{ not a template }}"],
+          outputs: [{ name: "o", path: out, loc }],
+          workingDir: dir,
+        },
+        { kind: "container", name: "f", loc, image: "alpine", command: ["sh", "-c", "exit 7"], outputs: [{ name: "o", path: out, loc }] },
+      ]);
+      const { files, diags } = compile(wf);
+      assert.deepEqual(diags, []);
+      const file = join(dir, "w.py");
+      writeFileSync(file, files[0]!.content);
+      if (spawnSync("python3", ["-c", "import jinja2"]).status !== 0) return;
+      const xcom = join(dir, "xcom");
+      const r = JSON.parse(python([script("run_task.py"), file, "s", "{}", xcom]));
+      assert.equal(r.rc, 0, r.stderr);
+      assert.equal(r.stdout, "arg {{ not a template }}");
+      assert.deepEqual(JSON.parse(readFileSync(join(xcom, "return.json"), "utf8")), { result: "arg {{ not a template }}", outputs: { o: "tab\there {% x %}" } });
+      const f = JSON.parse(python([script("run_task.py"), file, "f", "{}", join(dir, "xcom2")]));
+      assert.equal(f.rc, 7);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("condition and fan-out tasks evaluate what the goldens ask for", () => {
+    if (spawnSync("python3", ["-c", "import jinja2"]).status !== 0) return;
+    const run = (dir: string, fixture: string, task: string, xcoms: object) => {
+      const file = goldenFiles.find((g) => g.dir === dir && g.rel.startsWith(`${fixture}/`))!.abs;
+      return JSON.parse(python([script("run_task.py"), file, task, JSON.stringify(xcoms)]));
+    };
+    // per-item condition: only the shard with rows gets an instance
+    const shards = '[{"id": "a", "rows": 10}, {"id": "b", "rows": 0}]';
+    assert.deepEqual(run("airflow-bash", "map-dynamic", "process__items", { "list-shards": JSON.stringify({ result: shards, outputs: {} }) }).value, [
+      { env: { COULER_ARG_1: "a" } },
+    ]);
+    assert.deepEqual(run("airflow", "map-dynamic", "process__items", { "list-shards": { result: shards, outputs: {} } }).value, [{ cmds: ["echo", "a"] }]);
+    // coin flip: heads runs, tails does not (and the reverse)
+    assert.equal(run("airflow", "coin-flip", "heads__when", { "flip-coin": { result: "heads", outputs: {} } }).value, true);
+    assert.equal(run("airflow", "coin-flip", "tails__when", { "flip-coin": { result: "heads", outputs: {} } }).value, false);
   });
 
   test("templates are found from dist and the couler bin", () => {

@@ -189,7 +189,7 @@ class AirflowCompiler {
     // helper tasks are named after their step; reserve the names first so a user step cannot take one
     for (const s of steps) {
       if (s.when) this.ids.reserve(`${mangle(s.name, TASK_ID)}__when`, `the condition task of step "${s.name}"`);
-      if (s.loop?.kind === "from") this.ids.reserve(`${mangle(s.name, TASK_ID)}__items`, `the fan-out task of step "${s.name}"`);
+      if (s.loop?.kind === "from" || itemCondition(s)) this.ids.reserve(`${mangle(s.name, TASK_ID)}__items`, `the fan-out task of step "${s.name}"`);
     }
     if (wf.onExit?.length) this.ids.reserve("couler_workflow_failed", "the task that fails the run when a step failed");
     for (const s of steps) {
@@ -480,7 +480,7 @@ class AirflowCompiler {
       firstRule = undefined;
       return r ? [["trigger_rule", lit(r)]] : [];
     };
-    if (s.when) {
+    if (s.when && !itemCondition(s)) {
       this.helpers.when = true;
       const gv = this.newVar(`${v}__when`);
       this.addTask(
@@ -524,6 +524,8 @@ class AirflowCompiler {
     ruleKw: () => (readonly [string, Py])[],
   ): { task: TaskView; itemsTask?: TaskView } {
     const bash = this.o.operator === "bash";
+    // a run-time fan-out task goes first, so it takes the step's trigger rule
+    const itemsRuleKw = s.loop && (s.loop.kind === "from" || itemCondition(s)) ? ruleKw() : [];
     const collect = (s.outputs?.length ?? 0) > 0 || this.resultRead.has(s.name);
     const loop = s.loop;
     if (loop?.kind === "items" && loop.items.length > 1024) {
@@ -617,22 +619,23 @@ class AirflowCompiler {
     const base = { var: v, id, what: "step", name: s.name, file: s.loc.file, line: s.loc.line, operator };
     if (!loop) return { task: { ...base, partial: false, kwargs: kw, expand: false } };
 
-    if (loop.kind === "items") {
+    const filter = itemCondition(s);
+    if (loop.kind === "items" && !filter) {
       const rows = loop.items.map((row) =>
         dict(mapped.map((k) => [k, renderField(fields[k]!, row)] as const)),
       );
       const expand = mapped.length ? list(rows) : list(loop.items.map(() => dict([])));
       return { task: { ...base, partial: true, kwargs: kw, expand } };
     }
-    // run-time list: a PythonOperator turns the JSON list into per-instance arguments
+    // run-time list (or a condition per item): a PythonOperator turns the list into per-instance arguments
     this.helpers.fanOut = true;
+    if (filter) this.helpers.when = true;
+    const staticItem = loop.kind === "items";
     const iv = this.newVar(`${v}__items`);
+    const partsPy = (p: Parts): Py =>
+      list(this.mergeText(p).map((x) => (isItem(x) ? dict([["item", lit(staticItem ? this.staticColumn(x, s) : x.item)]]) : dict([["text", tpl([x])]]))));
     const spec = (f: Parts[] | (readonly [string, Parts])[]): Py => {
       const isMap = f.length > 0 && Array.isArray(f[0]) && f[0].length === 2 && typeof f[0][0] === "string" && Array.isArray(f[0][1]);
-      const partsPy = (p: Parts): Py =>
-        list(
-          this.mergeText(p).map((x) => (isItem(x) ? dict([["item", lit(x.item)]]) : dict([["text", tpl([x])]]))),
-        );
       if (isMap) return dict((f as (readonly [string, Parts])[]).map(([k, p]) => [k, partsPy(p)] as const));
       return list((f as Parts[]).map(partsPy));
     };
@@ -649,12 +652,28 @@ class AirflowCompiler {
       kwargs: [
         ["task_id", lit(`${id}__items`)],
         ["python_callable", code("_couler_fan_out")],
-        ["op_kwargs", dict([["items", tpl([this.refExpr(loop.source, s)])], ["fields", fieldsPy]])],
-        ...ruleKw(),
+        [
+          "op_kwargs",
+          dict([
+            ["items", loop.kind === "from" ? tpl([this.refExpr(loop.source, s)]) : list(loop.items.map((row) => list(row.map((x) => tpl([x])))))],
+            ["fields", fieldsPy],
+            ...(filter ? [["condition", this.condition(s.when!, s, partsPy)] as const] : []),
+          ]),
+        ],
+        ...itemsRuleKw,
       ],
       expand: false,
     };
     return { itemsTask, task: { ...base, partial: true, kwargs: kw, expand: code(`${iv}.output`) } };
+  }
+
+  /** The column a static item reference reads (rows are lists of text). */
+  private staticColumn(x: ItemPart, s: Step): number {
+    if (typeof x.item === "string") {
+      this.diags.error("unsupported", `step "${s.name}" reads field "${x.item}" of a static item, which is text`, s.loc);
+      return 0;
+    }
+    return x.item ?? 0;
   }
 
   private mergeText(p: Parts): Parts {
@@ -819,15 +838,19 @@ class AirflowCompiler {
     }
   }
 
-  private condition(c: Condition, s: Step): Py {
+  /**
+   * A condition for `_couler_when`; values are rendered text, or (with `perItem`, inside a
+   * fan-out) part lists that `_couler_fan_out` completes with each item.
+   */
+  private condition(c: Condition, s: Step, perItem?: (p: Parts) => Py): Py {
     switch (c.kind) {
       case "and":
       case "or":
-        return dict([["op", lit(c.kind)], ["of", list(c.of.map((x) => this.condition(x, s)))]]);
+        return dict([["op", lit(c.kind)], ["of", list(c.of.map((x) => this.condition(x, s, perItem)))]]);
       case "not":
-        return dict([["op", lit("not")], ["of", this.condition(c.of, s)]]);
+        return dict([["op", lit("not")], ["of", this.condition(c.of, s, perItem)]]);
       case "compare": {
-        const side = (v: Value) => tpl(this.parts(v, s).map((x) => (isItem(x) ? this.itemInCondition(s) : x)));
+        const side = (v: Value) => (perItem ? perItem(this.parts(v, s)) : tpl(this.parts(v, s).map((x) => (isItem(x) ? this.itemInCondition(s) : x))));
         return dict([["op", lit(c.op)], ["left", side(c.left)], ["right", side(c.right)]]);
       }
     }
@@ -868,6 +891,18 @@ class AirflowCompiler {
       }
     }
   }
+}
+
+/** True when a fanned-out step's `when` reads the loop item: it is then checked per item, by the fan-out task. */
+function itemCondition(s: Step): boolean {
+  if (!s.when || !s.loop) return false;
+  const walk = (c: Condition): boolean =>
+    c.kind === "compare"
+      ? [c.left, c.right].some((v) => typeof v !== "string" && (v.kind === "item" || (v.kind === "concat" && v.parts.some((p) => typeof p !== "string" && p.kind === "item"))))
+      : c.kind === "not"
+        ? walk(c.of)
+        : c.of.some(walk);
+  return walk(s.when);
 }
 
 function isTimeZone(tz: string): boolean {

@@ -1,10 +1,15 @@
-"""Run one BashOperator task of a generated DAG file the way Airflow would, without Airflow.
+"""Run one task of a generated DAG file the way Airflow would, without Airflow or Kubernetes.
 
-Usage: python3 run_bash_task.py FILE TASK_ID XCOMS_JSON
-Renders the task's templated `bash_command` and `env` with Jinja (sandboxed, StrictUndefined,
-the DAG's own `_couler_*` filters, `params` from the DAG's Param defaults, `ti.xcom_pull`
-answering from XCOMS_JSON {task_id: value}), runs `bash -c` with the rendered env appended to
-this process's env, and prints {"rc": int, "last": last stdout line, "stdout": str}.
+Usage: python3 run_task.py FILE TASK_ID XCOMS_JSON [XCOM_DIR]
+Renders the task's templated fields with Jinja (sandboxed, StrictUndefined, the DAG's own
+`_couler_*` filters, `params` from the DAG's Param defaults, `ti.xcom_pull` answering from
+XCOMS_JSON {task_id: value}) and runs it here:
+- BashOperator: `bash -c <bash_command>` with the rendered `env` appended to this process's env;
+- KubernetesPodOperator: `cmds + arguments` with the rendered `env_vars` (the image is ignored;
+  `/airflow/xcom` in the command is redirected to XCOM_DIR);
+- PythonOperator / ShortCircuitOperator: the DAG's own callable with the rendered `op_kwargs`.
+Prints {"rc": int, "last": last stdout line, "stdout": str, "stderr": str} ({"rc": 0, "value": ...}
+for Python tasks).
 """
 import ast
 import json
@@ -40,12 +45,37 @@ class TI:
 env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"], cache_size=0)
 env.filters.update({k[len("_"):]: v for k, v in helpers.items() if k.startswith("_couler_")})
 ctx = {"params": params, "ti": TI(), "run_id": "manual__test"}
-command = env.from_string(ast.literal_eval(kwargs["bash_command"])).render(ctx)
+render = lambda v: env.from_string(v).render(ctx)
+
+
+def render_all(v):
+    if isinstance(v, str):
+        return render(v)
+    if isinstance(v, list):
+        return [render_all(x) for x in v]
+    if isinstance(v, dict):
+        return {k: render_all(x) for k, x in v.items()}
+    return v
+
+
+if "python_callable" in kwargs:
+    fn = helpers[kwargs["python_callable"].id]
+    op_kwargs = render_all(ast.literal_eval(kwargs["op_kwargs"])) if "op_kwargs" in kwargs else {}
+    print(json.dumps({"rc": 0, "value": fn(**op_kwargs)}))
+    sys.exit(0)
 task_env = dict(os.environ)
-if "env" in kwargs:
-    for k, v in ast.literal_eval(kwargs["env"]).items():
-        task_env[k] = env.from_string(v).render(ctx)
-p = subprocess.run(["bash", "-c", command], capture_output=True, env=task_env)
+if "bash_command" in kwargs:
+    argv = ["bash", "-c", render(ast.literal_eval(kwargs["bash_command"]))]
+    env_key = "env"
+else:
+    argv = [render(v) for v in ast.literal_eval(kwargs.get("cmds", ast.parse("[]").body[0].value))]
+    argv += [render(v) for v in ast.literal_eval(kwargs.get("arguments", ast.parse("[]").body[0].value))]
+    argv = [a.replace("/airflow/xcom", sys.argv[4]) for a in argv]
+    env_key = "env_vars"
+if env_key in kwargs:
+    for k, v in ast.literal_eval(kwargs[env_key]).items():
+        task_env[k] = render(v)
+p = subprocess.run(argv, capture_output=True, env=task_env)
 out = p.stdout.decode("utf-8", "surrogateescape")
 lines = out.rstrip("\n").split("\n")
 print(json.dumps({"rc": p.returncode, "last": lines[-1], "stdout": out, "stderr": p.stderr.decode("utf-8", "replace")}))
