@@ -12,6 +12,7 @@ import type { Condition, ContainerStep, Depends, Loc, ResultRef, Step, Value, Wo
 import { backoffDelay, runWorkflow, RunSetupError, type RunEvent, type RunOptions } from "../src/run/interpreter.js";
 import { maskSecrets, readSecretsFile, RunInputError } from "../src/run/inputs.js";
 import type { RunRecord, StepRecord } from "../src/run/record.js";
+import { probeRuntime } from "../src/run/runtime.js";
 
 const loc: Loc = { file: "t.ts", line: 1, col: 1 };
 /** Running (not a zombie: a killed process may wait for a reaper that this machine's init does not run). */
@@ -465,5 +466,80 @@ describe("couler run: secrets, env and what cannot run locally", () => {
       "a call to a template of an installed workflow template (runTemplate)",
       "a node selector (nodeSelector)",
     ]);
+  });
+});
+
+describe("couler run: through a container runtime", () => {
+  /** A stand-in for docker: logs each call, "runs" by echoing what it was asked, copies fake output files. */
+  function fakeRuntime(): { bin: string; log: string; dir: string } {
+    const dir = tmp();
+    const log = join(dir, "calls.jsonl");
+    const bin = join(dir, "docker");
+    writeFileSync(
+      bin,
+      `#!${process.execPath}
+const fs = require("fs");
+const args = process.argv.slice(2);
+const envs = {};
+for (let i = 0; i < args.length; i++) if (args[i] === "-e") envs[args[i + 1]] = process.env[args[i + 1]];
+fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ args, envs }) + "\\n");
+if (args[0] === "run") {
+  const withValue = new Set(["--name", "-e", "-w", "--pull", "-v", "--entrypoint"]);
+  let i = 1;
+  const opts = {};
+  while (args[i].startsWith("-")) { opts[args[i]] = args[i + 1]; i += withValue.has(args[i]) ? 2 : 1; }
+  process.stdout.write("ran " + JSON.stringify({ entrypoint: opts["--entrypoint"] ?? null, image: args[i], rest: args.slice(i + 1) }) + "\\n");
+} else if (args[0] === "cp") {
+  fs.writeFileSync(args[2], "from " + args[1] + "\\n");
+}
+`,
+      { mode: 0o755 },
+    );
+    return { bin, log, dir };
+  }
+
+  test("steps become `run` calls: entrypoint and args, env by name only, script mounted, outputs copied out, containers removed", async () => {
+    const fake = fakeRuntime();
+    const ir = wf([
+      sh("c", "echo hi", {
+        image: "alpine:3.20",
+        args: ["--flag", { kind: "param", name: "p" }],
+        env: [{ name: "MODE", value: "fast" }],
+        secretEnv: [{ name: "TOKEN", secret: "api", key: "token" }],
+        workingDir: "/work",
+        imagePullPolicy: "IfNotPresent",
+        outputs: [{ name: "out", path: "/tmp/out", loc }],
+      }),
+      { kind: "script", name: "s", loc, image: "python:3.12", command: ["python"], source: "print(1)", language: "python" },
+      { kind: "container", name: "entry", loc, image: "busybox", args: ["x"] },
+    ], { params: [{ name: "p", default: "v", loc }] });
+    const { rec } = await run(ir, { container: { runtime: fake.bin }, secrets: { api: { token: "tk-secret" } }, env: { PATH: process.env.PATH } });
+    assert.equal(rec.status, "Succeeded", JSON.stringify(rec, null, 1));
+    assert.ok(!rec.skippedFeatures.some((l) => l.startsWith("container images")));
+    const c = step(rec, "c");
+    assert.deepEqual(JSON.parse(c.outputs!.result!.slice(4)), { entrypoint: "sh", image: "alpine:3.20", rest: ["-c", "echo hi", "--flag", "v"] });
+    assert.match(c.outputs!.out!, /^from couler-\d+-\d+-c:\/tmp\/out$/);
+    assert.deepEqual(JSON.parse(step(rec, "s").outputs!.result!.slice(4)), { entrypoint: "python", image: "python:3.12", rest: ["/couler/script.py"] });
+    assert.deepEqual(JSON.parse(step(rec, "entry").outputs!.result!.slice(4)), { entrypoint: null, image: "busybox", rest: ["x"] });
+    const calls = readFileSync(fake.log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { args: string[]; envs: Record<string, string> });
+    const runC = calls.find((x) => x.args[0] === "run" && x.args.includes("alpine:3.20"))!;
+    assert.deepEqual(runC.envs, { MODE: "fast", TOKEN: "tk-secret" }, "values reach the runtime through its environment");
+    assert.ok(!runC.args.some((a) => a.includes("tk-secret") || a.includes("fast")), "no value on the runtime's command line");
+    assert.ok(runC.args.includes("-w") && runC.args.includes("/work"));
+    assert.deepEqual(runC.args.slice(runC.args.indexOf("--pull"), runC.args.indexOf("--pull") + 2), ["--pull", "missing"]);
+    const runS = calls.find((x) => x.args[0] === "run" && x.args.includes("python:3.12"))!;
+    assert.match(runS.args[runS.args.indexOf("-v") + 1]!, /:\/couler:ro$/);
+    const names = calls.filter((x) => x.args[0] === "run").map((x) => x.args[x.args.indexOf("--name") + 1]);
+    const removed = calls.filter((x) => x.args[0] === "rm").map((x) => x.args[2]);
+    assert.deepEqual([...removed].sort(), [...names].sort(), "every container is removed");
+  });
+
+  test("the runtime probe: usable when `info` answers, a reason otherwise", async () => {
+    const fake = fakeRuntime();
+    assert.deepEqual(await probeRuntime({ PATH: fake.dir }), { runtime: "docker", why: "" });
+    assert.deepEqual(await probeRuntime({ PATH: "/nonexistent" }), { why: "neither docker nor podman is on PATH" });
+    const down = tmp();
+    writeFileSync(join(down, "podman"), "#!/bin/sh\necho 'cannot connect to the daemon' >&2\nexit 1\n", { mode: 0o755 });
+    assert.deepEqual(await probeRuntime({ PATH: down }), { why: "podman is on PATH but not usable (cannot connect to the daemon)" });
   });
 });

@@ -132,7 +132,7 @@ export function registerRunCommands(program: Command, io: CliIO, setCode: (code:
         }
         const workDir = flags.keepTemp ? mkdtempSync(join(tmpdir(), "couler-run-")) : undefined;
         const live = flags.progress === "live" || (flags.progress === "auto" && io === processIO && process.stderr.isTTY === true && !process.env.CI);
-        const view = progress((t) => io.stderr(t), { live });
+        const view = progress((t) => io.stderr(t), { live, ...(process.stderr.columns ? { columns: process.stderr.columns } : {}) });
         const soft = new AbortController();
         const hard = new AbortController();
         const onSignal = () => (soft.signal.aborted ? hard.abort() : soft.abort());

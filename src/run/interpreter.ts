@@ -556,10 +556,11 @@ class Runner {
     display: string,
     attempt: number,
   ): Promise<Attempt & { log?: string }> {
+    const outputs = (s.outputs ?? []).filter((o) => o.path !== undefined);
+    // Output paths first, then a slot: a step waiting for a path does not sit on a slot.
+    const unlock = this.mode === "host" ? await this.pathLocks.lockAll(outputs.map((o) => o.path!)) : () => {};
     const release = await this.slots.acquire();
     const signal = this.phase.signal;
-    const outputs = (s.outputs ?? []).filter((o) => o.path !== undefined);
-    const unlock = this.mode === "host" ? await this.pathLocks.lockAll(outputs.map((o) => o.path!)) : () => {};
     let released = false;
     const releaseAll = () => {
       if (released) return;

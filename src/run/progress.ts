@@ -12,6 +12,24 @@ export interface Progress {
   finish(record: RunRecord): void;
 }
 
+/** Cut `line` to `width` visible characters (ANSI colour codes take no room). */
+function cut(line: string, width: number): string {
+  let shown = 0;
+  let out = "";
+  for (let i = 0; i < line.length; i++) {
+    const m = /^\x1b\[[0-9;]*[A-Za-z]/.exec(line.slice(i));
+    if (m) {
+      out += m[0];
+      i += m[0].length - 1;
+      continue;
+    }
+    if (shown >= width) return `${out}\x1b[0m`;
+    out += line[i];
+    shown++;
+  }
+  return out;
+}
+
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 function lineFor(e: RunEvent): string[] {
@@ -49,7 +67,7 @@ function summary(r: RunRecord, elapsed: number): string {
  * const rec = await runWorkflow(ir, opts, p.onEvent); p.finish(rec);
  * ```
  */
-export function progress(write: (text: string) => void, opts: { live: boolean; now?: () => number }): Progress {
+export function progress(write: (text: string) => void, opts: { live: boolean; now?: () => number; columns?: number }): Progress {
   const now = opts.now ?? Date.now;
   const t0 = now();
   const stamp = () => `[${secs(now() - t0)}]`;
@@ -78,7 +96,9 @@ export function progress(write: (text: string) => void, opts: { live: boolean; n
     lines.push(
       `  ${secs(now() - t0)}: ${running.size} running, ${done.succeeded} succeeded, ${done.failed} failed, ${done.skipped} skipped, ${done.omitted} omitted`,
     );
-    write(`${lines.join("\n")}\n`);
+    // A wrapped line would throw off the cursor arithmetic: cut each to the terminal's width.
+    const width = Math.max(20, (opts.columns ?? 80) - 1);
+    write(`${lines.map((l) => cut(l, width)).join("\n")}\n`);
     footer = lines.length;
   };
   const timer = setInterval(() => {
