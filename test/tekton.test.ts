@@ -413,9 +413,17 @@ describe("tekton backend: matrix", () => {
     const bad = compile(wfOf([c("each", { loop: { kind: "from", source: p("xs") } })], { params: [{ name: "xs", default: "[1,2]", loc }] }));
     assert.match(bad.errors.join("\n"), /JSON list of strings/);
   });
-  test("fan-in as text and object items are refused; fan-out over a fan-out is not", () => {
+  test("fan-in as a whole argument is rebuilt as JSON list text; inside other text it is refused", () => {
     const sq = c("sq", { loop: { kind: "items", items: [["1"], ["2"]] } });
-    assert.match(compile(wfOf([sq, c("sum", { depends: on("sq"), args: [{ kind: "result", step: "sq" }] })])).errors.join("\n"), /gathers a matrix task's results only as an array/);
+    const r = compile(wfOf([sq, c("sum", { depends: on("sq"), command: ["echo"], args: ["n", { kind: "result", step: "sq" }] })]));
+    assert.deepEqual(r.errors, []);
+    const sum = task(r.spec, "sum");
+    assert.deepEqual(sum.params, [{ name: "sq-result", value: "$(tasks.sq.results.result[*])" }]);
+    assert.deepEqual(sum.taskSpec.params, [{ name: "sq-result", type: "array" }]);
+    assert.deepEqual(sum.taskSpec.steps[0].args, ["echo", "n", "", "$(params.sq-result[*])"]);
+    assert.match(r.warnings.join("\n"), /gathered outputs of fan-out "sq"/);
+    const inText = compile(wfOf([sq, c("sum", { depends: on("sq"), args: [{ kind: "concat", parts: ["all=", { kind: "result", step: "sq" }] }] })]));
+    assert.match(inText.errors.join("\n"), /gathers a matrix task's results only as an array/);
     const again = compile(wfOf([sq, c("again", { depends: on("sq"), loop: { kind: "from", source: { kind: "result", step: "sq" } } })]));
     assert.deepEqual(again.errors, []);
     assert.deepEqual(task(again.spec, "again").matrix, { params: [{ name: "item", value: "$(tasks.sq.results.result[*])" }] });
@@ -499,6 +507,13 @@ describe("tekton backend: scripts and the wrapper", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /args=one two\n\$\(params\.keep\)\n$/);
     assert.match(r.result.result ?? "", /\$\(params\.keep\)$/);
+  });
+  test("the wrapper turns a gathered list into JSON text at its place in argv", { skip: !sh }, () => {
+    const script = wrapperScript({ fanIn: { words: 6, positions: [5] }, stdoutResult: "result", outputs: [] });
+    const r = runWrapper(script, ["/bin/sh", "-c", 'printf "%s|" "$@"', "sh", "x y", "", 'a"b', "c\\d", "e\nf", "$(t)"], ["result"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'x y|' + JSON.stringify(['a"b', "c\\d", "e\nf", "$(t)"]) + "|");
+    assert.deepEqual(JSON.parse(r.stdout.split("|")[1]!), ['a"b', "c\\d", "e\nf", "$(t)"]);
   });
 });
 

@@ -150,6 +150,8 @@ interface BoundParam {
   readonly name: string;
   /** The pipeline-level value bound to it; absent for matrix params. */
   readonly value?: string;
+  /** A fan-in list (Task param of type array). */
+  readonly array?: boolean;
 }
 
 interface TaskInfo {
@@ -538,6 +540,16 @@ class TektonCompiler {
       return name;
     };
 
+    /** A fan-in list: an array param bound to Tekton's gathered results of a matrix task. */
+    const bindArray = (r: Ref, value: string): string => {
+      const base = `${this.tasks.get((r as { step: string }).step)?.name ?? "fan-in"}-${r.kind === "result" ? "result" : (r as { output: string }).output}`;
+      let name = PARAM_NAME.test(base) ? base : `v-${base.replace(/[^-A-Za-z0-9_]+/g, "-")}`;
+      for (let i = 2; paramNames.has(name); i++) name = `${base}-${i}`;
+      paramNames.add(name);
+      params.set(`array:${refKey(r)}`, { name, value, array: true });
+      return name;
+    };
+
     /** A value inside a command, arg or env value (Kubernetes expands `$(NAME)` there). */
     const kube = (v: Value): string => {
       const parts = typeof v === "string" ? [v] : v.kind === "concat" ? v.parts : [v];
@@ -562,8 +574,27 @@ class TektonCompiler {
     if (s.imagePullPolicy) step.imagePullPolicy = s.imagePullPolicy;
     if (s.workingDir !== undefined) step.workingDir = literal(s.workingDir, "working directory");
     const outputs = (s.outputs ?? []).filter((o) => o.path !== undefined).map((o) => ({ path: o.path!, result: info.outputResults.get(o.name)! }));
-    const capture = info.stdoutResult !== undefined || outputs.length > 0;
     const stdoutResult = info.stdoutResult;
+    // The words the wrapper passes to the program: command and args (container), args (script).
+    const programWords: readonly Value[] = s.kind === "script" ? (s.args ?? []) : [...(s.command ?? []), ...(s.args ?? [])];
+    const fanIn = this.fanIn(s, programWords);
+    const capture = stdoutResult !== undefined || outputs.length > 0 || fanIn !== undefined;
+    let fanInParam: string | undefined;
+    if (fanIn) {
+      fanInParam = bindArray(fanIn.ref, fanIn.value);
+    }
+    const words = (): string[] => {
+      const out = programWords.map((w, i) => (fanIn?.positions.includes(i) ? "" : kube(w)));
+      if (fanInParam !== undefined) out.push(`$(params.${fanInParam}[*])`);
+      return out;
+    };
+    const wrap = (source?: { text: string; interpreter: string[] }) =>
+      wrapperScript({
+        ...(source ? { source } : {}),
+        ...(stdoutResult !== undefined ? { stdoutResult } : {}),
+        ...(fanIn ? { fanIn: { words: programWords.length, positions: fanIn.positions } } : {}),
+        outputs,
+      });
     if (s.kind === "script") {
       const interp: string[] = [];
       for (const c of s.command) {
@@ -571,21 +602,18 @@ class TektonCompiler {
         else this.error(s.loc, `the interpreter command of script step "${s.name}" must be literal text on tekton (it becomes part of the script)`);
       }
       const bang = shebang(interp, s.source);
-      if (!capture && bang !== undefined) {
-        step.script = `${bang}\n${s.source}`;
-      } else {
-        step.script = wrapperScript({ source: { text: s.source, interpreter: interp }, ...(stdoutResult !== undefined ? { stdoutResult } : {}), outputs });
-      }
-      if (s.args?.length) step.args = s.args.map(kube);
+      step.script = !capture && bang !== undefined ? `${bang}\n${s.source}` : wrap({ text: s.source, interpreter: interp });
+      const args = words();
+      if (args.length) step.args = args;
     } else if (capture) {
       if (!s.command?.length) {
         this.error(
           s.loc,
-          `step "${s.name}" has outputs (or its stdout is read) but no command: on Tekton a wrapper must start the program to copy them into results, and it cannot start the image's own entrypoint; give the step a command`,
+          `step "${s.name}" has outputs, a read stdout or a fan-in list but no command: on Tekton a wrapper must start the program to handle them, and it cannot start the image's own entrypoint; give the step a command`,
         );
       }
-      step.script = wrapperScript({ ...(stdoutResult !== undefined ? { stdoutResult } : {}), outputs });
-      step.args = [...(s.command ?? []), ...(s.args ?? [])].map(kube);
+      step.script = wrap();
+      step.args = words();
     } else {
       if (s.command?.length) step.command = s.command.map(kube);
       if (s.args?.length) step.args = s.args.map(kube);
@@ -669,7 +697,7 @@ class TektonCompiler {
     if (s.retry) task.retries = s.retry.limit;
     if (s.timeout !== undefined) task.timeout = durationText(s.timeout);
     if (bindings.length) task.workspaces = bindings;
-    if ([...params.keys()].some((k) => (JSON.parse(k) as Ref).kind === "workflow" && (JSON.parse(k) as { field: string }).field === "status")) {
+    if (params.has(refKey({ kind: "workflow", field: "status" }))) {
       this.diag.warning(
         "workflow-status",
         `step "${s.name}" reads the workflow status as text: Tekton's $(tasks.status) is Succeeded, Completed (succeeded with skipped tasks), Failed or None, not Argo's Succeeded, Failed or Error`,
@@ -679,9 +707,10 @@ class TektonCompiler {
 
     // ---- the Task spec
     const spec: Json = {};
+    const arrays = new Set([...params.values()].filter((p) => p.array).map((p) => p.name));
     const allParams = [...params.values()].map((p) => p.name);
     for (const n of paramNames) if (!allParams.includes(n)) allParams.push(n);
-    if (allParams.length) spec.params = [...new Set(allParams)].map((name) => ({ name, type: "string" }));
+    if (allParams.length) spec.params = [...new Set(allParams)].map((name) => ({ name, type: arrays.has(name) ? "array" : "string" }));
     const results: Json[] = [];
     if (info.stdoutResult !== undefined) results.push(this.resultDecl(info, info.stdoutResult, `standard output of step ${s.name}`));
     for (const o of s.outputs ?? []) {
@@ -693,6 +722,36 @@ class TektonCompiler {
     spec.steps = [step];
     if (sidecars.length) spec.sidecars = sidecars;
     return { task, spec, info };
+  }
+
+  /**
+   * A fan-in: the program words that are exactly one fanned-out step's output (or stdout).
+   * The wrapper rebuilds them as JSON list text from Tekton's gathered array. Fan-in inside
+   * other text, in env or in a when has no such route and is refused where it is rendered.
+   */
+  private fanIn(s: PodStep, words: readonly Value[]): { ref: Ref; value: string; positions: number[] } | undefined {
+    let found: { ref: Ref; value: string; positions: number[] } | undefined;
+    words.forEach((w, i) => {
+      if (typeof w === "string" || (w.kind !== "result" && w.kind !== "output")) return;
+      const p = this.tasks.get(w.step);
+      if (!p?.step.loop || p.final) return;
+      const res = w.kind === "result" ? p.stdoutResult : p.outputResults.get(w.output);
+      if (res === undefined) return;
+      if (found && refKey(found.ref) !== refKey(w)) {
+        this.error(s.loc, `step "${s.name}" reads the gathered outputs of two fan-outs; on Tekton one step can read one fan-in list`);
+        return;
+      }
+      if (!found) {
+        found = { ref: w, value: `$(tasks.${p.name}.results.${res}[*])`, positions: [] };
+        this.diag.warning(
+          "result-size",
+          `step "${s.name}" reads the gathered outputs of fan-out "${w.step}" on target tekton: each instance's result counts against Tekton's 4096-byte result limit, and the whole list travels in the PipelineRun's status`,
+          s.loc,
+        );
+      }
+      found.positions.push(i);
+    });
+    return found;
   }
 
   private resultDecl(info: TaskInfo, name: string, description: string): Json {

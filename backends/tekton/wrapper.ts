@@ -17,6 +17,11 @@ export interface WrapperSpec {
   readonly stdoutResult?: string;
   /** Files the program leaves behind, copied into results after it succeeds. */
   readonly outputs: readonly { readonly path: string; readonly result: string }[];
+  /**
+   * A fan-in list: the first `words` arguments are the program's; the rest are the gathered
+   * results of a fan-out, which become one JSON list of strings at each of `positions`.
+   */
+  readonly fanIn?: { readonly words: number; readonly positions: readonly number[] };
 }
 
 /** A delimiter line that does not occur in `text`. */
@@ -25,6 +30,43 @@ function heredocDelimiter(text: string): string {
   let d = "COULER_SOURCE";
   for (let i = 2; lines.has(d); i++) d = `COULER_SOURCE_${i}`;
   return d;
+}
+
+/** Rebuild the program's argv with the gathered results as JSON list text. */
+function fanInLines(words: number, positions: readonly number[]): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < words; i++) lines.push(`w${i}=$${i < 9 ? i + 1 : `{${i + 1}}`}`);
+  if (words) lines.push(`shift ${words}`);
+  lines.push(
+    "nl='",
+    "'",
+    "tab=`printf '\\t'`",
+    "cr=`printf '\\r'`",
+    "json='['",
+    "sep=''",
+    'for it in "$@"; do',
+    "  esc=''",
+    '  rest=$it',
+    '  while [ -n "$rest" ]; do',
+    '    c=${rest%"${rest#?}"}',
+    '    rest=${rest#?}',
+    '    case $c in',
+    String.raw`      '\') esc="$esc\\\\" ;;`,
+    String.raw`      '"') esc="$esc\\\"" ;;`,
+    String.raw`      "$nl") esc="$esc\\n" ;;`,
+    String.raw`      "$tab") esc="$esc\\t" ;;`,
+    String.raw`      "$cr") esc="$esc\\r" ;;`,
+    '      *) esc="$esc$c" ;;',
+    '    esac',
+    '  done',
+    String.raw`  json="$json$sep\"$esc\""`,
+    "  sep=','",
+    'done',
+    'json="$json]"',
+  );
+  const argv = Array.from({ length: words }, (_, i) => (positions.includes(i) ? '"$json"' : `"$w${i}"`));
+  lines.push(`set --${argv.map((a) => ` ${a}`).join("")}`);
+  return lines;
 }
 
 /**
@@ -37,6 +79,7 @@ function heredocDelimiter(text: string): string {
 export function wrapperScript(w: WrapperSpec): string {
   const lines: string[] = ["#!/bin/sh", "# couler: runs the step's program and keeps what it produces as Tekton results"];
   let run = `"$@"`;
+  if (w.fanIn) lines.push(...fanInLines(w.fanIn.words, w.fanIn.positions));
   if (w.source) {
     lines.push("src=`mktemp`");
     const text = w.source.text;
