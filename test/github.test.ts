@@ -371,6 +371,20 @@ describe("github backend: hand-built workflows for constructs no fixture covers 
     assert.deepEqual(Object.keys(doc!.jobs["shard-collect"].outputs), ["result", "count"]);
     assert.deepEqual(doc!.jobs.report.needs, ["shard", "sum"]);
   });
+  test("memoization: actions/cache keyed by a hash of the key; on a hit the program is skipped and outputs come from the cache", async () => {
+    const wf = workflow([
+      container("calc", { cache: { name: "calc", key: { kind: "concat", parts: ["k,", { kind: "param", name: "p" }] } } }),
+      container("use", { command: ["echo", { kind: "result", step: "calc" }], depends: on("calc") }),
+    ], { params: [{ name: "p", default: "1", loc }] });
+    const { doc, text } = compile(wf);
+    const steps = doc!.jobs.calc.steps as { id?: string; if?: string; uses?: string; run?: string }[];
+    assert.equal(steps.find((x) => x.id === "run")!.if, "${{ steps.cache.outputs.cache-hit != 'true' }}");
+    assert.match(steps.find((x) => x.id === "outputs")!.run!, /couler_output result "\$RUNNER_TEMP\/couler-cache\/result"/);
+    assert.ok(steps.some((x) => x.uses === "actions/cache/save@v4"));
+    const [p] = await parseGithubWorkflows([{ name: "cache.yml", content: text }]);
+    assert.deepEqual(p!.errors, []);
+  });
+
   test("a concurrency option is literal text", () => {
     const { doc } = compile(workflow([container("a")]), { concurrency: "deploy-${{ github.ref }}" });
     assert.equal(doc!.concurrency.group, "deploy-${{ '${{' }} github.ref }}");

@@ -24,6 +24,8 @@ export const ACTIONS = {
   upload: "actions/upload-artifact@v4",
   download: "actions/download-artifact@v4",
   script: "actions/github-script@v7",
+  cacheRestore: "actions/cache/restore@v4",
+  cacheSave: "actions/cache/save@v4",
 } as const;
 
 const KUBE_ONLY = "it is a Kubernetes scheduling setting and GitHub Actions jobs run on runners chosen by label: pick the runner with --github-runs-on";
@@ -82,7 +84,7 @@ const capabilities: Capabilities = {
   },
   daemon: { unsupported: "a GitHub job cannot keep running in the background while later jobs run: start the server inside the step that uses it" },
   cache: {
-    unsupported: "GitHub Actions cannot skip a job on a cached result without actions/cache logic this backend does not generate: cache inside the command, or drop the cache",
+    warn: "memoized through actions/cache: entries are scoped to the branch (plus the default branch), are evicted after 7 days unused, and a hit still starts the job container",
   },
   cron: "yes",
   "reusable-template": "yes",
@@ -637,15 +639,29 @@ class GithubCompiler {
       );
     }
     const steps: Json[] = [];
-    const add = (st: Json) => steps.push(stepIf ? { if: stepIf, ...st } : st);
-    for (const st of this.inputArtifactSteps(s)) add(st);
-    add(this.runStep(s));
+    const itemCond = stepIf ? this.conditionExpr(s.when!, s) : undefined;
+    const add = (st: Json, extra?: string) => {
+      const c = [itemCond, extra].filter((x): x is string => x !== undefined);
+      steps.push(c.length ? { if: wrap(c.join(" && ")), ...st } : st);
+    };
     const captureResult = this.resultRead.has(s.name);
     const fanIn = !!plan.collector;
     const outputs = (s.outputs ?? []).map((o) => ({ key: plan.keys.get(o.name)!, path: o.path ?? "" }));
     if (captureResult) outputs.unshift({ key: "result", path: "" });
-    if (outputs.length && (this.outputsRead.has(s.name) || (s.outputs?.length ?? 0) > 0)) {
-      add(this.outputsStep(outputs, fanIn));
+    // Memoization: restore the step's outputs by key; on a hit the program does not run.
+    const miss = s.cache ? "steps.cache.outputs.cache-hit != 'true'" : undefined;
+    if (s.cache) for (const st of this.cacheRestoreSteps(s)) add(st);
+    for (const st of this.inputArtifactSteps(s)) add(st, miss);
+    add(this.runStep(s), miss);
+    let read = outputs;
+    if (s.cache) {
+      const kept = this.cacheSaveSteps(s, outputs);
+      add(kept[0]!, miss);
+      add(kept[1]!, miss);
+      read = outputs.map((o) => ({ key: o.key, path: `$RUNNER_TEMP/couler-cache/${o.key}` }));
+    }
+    if (outputs.length) {
+      add(this.outputsStep(read, fanIn));
       if (fanIn) {
         add({
           name: "keep outputs for fan-in",
@@ -828,6 +844,65 @@ class GithubCompiler {
     return st;
   }
 
+  /**
+   * The cache key is hashed in the job (the key may hold commas or be long, which
+   * actions/cache refuses), then the entry is restored into `$RUNNER_TEMP/couler-cache`.
+   */
+  private cacheRestoreSteps(s: PodStep): Json[] {
+    const c = s.cache!;
+    if (c.maxAge !== undefined) {
+      this.warn("approximated", `step "${s.name}": actions/cache entries have no maximum age (GitHub evicts entries unused for 7 days); maxAge is not written`, s.loc);
+    }
+    if (s.outputArtifacts?.length) {
+      this.error("unsupported", `step "${s.name}" is memoized and leaves output artifacts, which a cache hit would not produce`, s.loc);
+    }
+    const name = ARTIFACT_KEY.fix(c.name);
+    return [
+      {
+        id: "cache-key",
+        name: "cache key",
+        env: { COULER_CACHE_KEY: this.template(c.key, s) },
+        shell: "sh",
+        run: `printf 'hash=%s\\n' "$(printf '%s' "$COULER_CACHE_KEY" | sha256sum | cut -d ' ' -f 1)" >> "$GITHUB_OUTPUT"\n`,
+      },
+      {
+        id: "cache",
+        name: "restore cached outputs",
+        uses: ACTIONS.cacheRestore,
+        with: { path: `${wrap("runner.temp")}/couler-cache`, key: `couler-${name}-${wrap("steps.cache-key.outputs.hash")}` },
+      },
+    ];
+  }
+
+  private cacheSaveSteps(s: PodStep, outputs: { key: string; path: string }[]): Json[] {
+    const env: Json = {};
+    const lines = ['mkdir -p "$RUNNER_TEMP/couler-cache"'];
+    outputs.forEach((o, i) => {
+      let file: string;
+      if (o.path === "") file = '"$RUNNER_TEMP/couler-stdout"';
+      else if (plainWord(o.path, false)) file = o.path;
+      else {
+        env[`COULER_OUTPUT_${i}`] = templateText(o.path);
+        file = `"$COULER_OUTPUT_${i}"`;
+      }
+      lines.push(`cp ${file} "$RUNNER_TEMP/couler-cache/${o.key}"`);
+    });
+    if (outputs.length === 0) lines.push('touch "$RUNNER_TEMP/couler-cache/done"');
+    const keep: Json = { name: "keep outputs for the cache" };
+    if (Object.keys(env).length) keep.env = env;
+    keep.shell = "sh";
+    keep.run = `${lines.join("\n")}\n`;
+    const name = ARTIFACT_KEY.fix(s.cache!.name);
+    return [
+      keep,
+      {
+        name: "save cached outputs",
+        uses: ACTIONS.cacheSave,
+        with: { path: `${wrap("runner.temp")}/couler-cache`, key: `couler-${name}-${wrap("steps.cache-key.outputs.hash")}` },
+      },
+    ];
+  }
+
   /** Writes outputs to `$GITHUB_OUTPUT`, or, in a matrix job feeding a fan-in, to files for the collector. */
   private outputsStep(outputs: { key: string; path: string }[], fanIn: boolean): Json {
     const env: Json = {};
@@ -845,6 +920,7 @@ class GithubCompiler {
     outputs.forEach((o, i) => {
       let file: string;
       if (o.path === "") file = '"$RUNNER_TEMP/couler-stdout"';
+      else if (o.path.startsWith("$RUNNER_TEMP/")) file = `"${o.path}"`;
       else if (plainWord(o.path, false)) file = o.path;
       else {
         env[`COULER_OUTPUT_${i}`] = templateText(o.path);
