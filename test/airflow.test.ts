@@ -188,6 +188,19 @@ describe("airflow backend", () => {
     }
   });
 
+  test("existing claims and emptyDirs are mounted; a claim made per run is refused", () => {
+    const wf = base(
+      [{ kind: "container", name: "x", loc, image: "a", volumeMounts: [{ volume: "data", mountPath: "/d", readOnly: true }, { volume: "tmp", mountPath: "/t", subPath: "s" }] }],
+      { config: { volumes: [{ name: "data", kind: "pvc", claimName: "team" }, { name: "tmp", kind: "emptyDir" }, { name: "unused", kind: "claim", size: "1Gi", accessModes: ["ReadWriteOnce"] }] } },
+    );
+    const { files, diags } = compile(wf);
+    assert.deepEqual(diags, []);
+    assert.match(files[0]!.content, /persistent_volume_claim=k8s\.V1PersistentVolumeClaimVolumeSource\(claim_name="team"\)/);
+    assert.match(files[0]!.content, /k8s\.V1VolumeMount\(name="tmp", mount_path="\/t", sub_path="s"\)/);
+    const claim = compile(base([{ kind: "container", name: "x", loc, image: "a", volumeMounts: [{ volume: "w", mountPath: "/w" }] }], { config: { volumes: [{ name: "w", kind: "claim", size: "1Gi", accessModes: ["ReadWriteOnce"] }] } }));
+    assert.ok(claim.diags.some((d) => d.startsWith("error: volume \"w\" is a claim created for each run")), claim.diags.join("\n"));
+  });
+
   test("a static fan-out above 1024 items is refused", () => {
     const items = Array.from({ length: 1025 }, (_, i) => [String(i)]);
     const { diags } = compile(base([{ kind: "container", name: "m", loc, image: "a", command: ["echo", { kind: "item" }], loop: { kind: "items", items } }]));

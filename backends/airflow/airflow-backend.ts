@@ -13,7 +13,7 @@ import type { Backend, CompileContext, OutputFile } from "../backend.js";
 import type { DiagnosticBag } from "../../src/diagnostics.js";
 import type { Capabilities } from "../../src/ir/features.js";
 import { allSteps, buildGraph, depAtoms, isPodStep, parentsOf, refsOfStep, topoOrder } from "../../src/ir/graph.js";
-import type { Condition, ContainerStep, Depends, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
+import type { Condition, ContainerStep, Depends, KubeObject, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
 import { mangle, NameTable, shortHash, type NameRule } from "../common/names.js";
 import { jinjaStr, type JinjaPart } from "./jinja-text.js";
 import { PY_BUILTINS, PY_KEYWORDS, PY_SOFT_KEYWORDS, type PyJson } from "./python-literals.js";
@@ -89,9 +89,9 @@ const capabilities: Capabilities = {
   "artifact-store": { unsupported: "Airflow has no artifact store; fetch or upload the file from the step itself" },
   "artifact-git": { unsupported: "Airflow does not check out input artifacts; clone the repository in the step" },
   "artifact-http": { unsupported: "Airflow does not fetch input artifacts; download the file in the step" },
-  volume: { unsupported: "volumes are not mapped by the Airflow backend yet; mount storage through a pod_template_file" },
-  "volume-mount": { unsupported: "volumes are not mapped by the Airflow backend yet; mount storage through a pod_template_file" },
-  dns: { unsupported: "DNS settings are not mapped by the Airflow backend; set them in the cluster or a pod_template_file" },
+  volume: "yes",
+  "volume-mount": "yes",
+  dns: "yes",
 };
 
 /** Airflow task ids: `[A-Za-z0-9_.-]`, at most 250 characters. */
@@ -169,6 +169,7 @@ class AirflowCompiler {
   private readonly resultRead = new Set<string>();
   private readonly diags: DiagnosticBag;
   private needJsonFilters = false;
+  private readonly claimReported = new Set<string>();
   /** Trigger rule of each step's first task, when not the default. */
   private readonly rules = new Map<string, string>();
 
@@ -208,7 +209,7 @@ class AirflowCompiler {
         {
           var: this.newVar("couler_workflow_failed"),
           id: "couler_workflow_failed",
-          what: "fails the run when a step of workflow",
+          what: "run state: fails when a step failed, after the exit handler, in workflow",
           name: wf.name,
           file: wf.loc.file,
           line: wf.onExit[0]!.loc.line,
@@ -733,10 +734,79 @@ class AirflowCompiler {
     if (c.namespace !== undefined) kw.push(["namespace", lit(c.namespace)]);
     if (c.labels) kw.push(["labels", lit({ ...c.labels })]);
     if (c.annotations) kw.push(["annotations", lit({ ...c.annotations })]);
+    this.volumeKwargs(s, kw);
+    if (c.dnsPolicy) kw.push(["dnspolicy", lit(c.dnsPolicy)]);
+    if (c.dnsConfig) kw.push(["dns_config", this.dnsConfig(c.dnsConfig)]);
     if (c.podGC) {
       const action = c.podGC === "OnPodSuccess" || c.podGC === "OnWorkflowSuccess" ? "delete_succeeded_pod" : "delete_pod";
       kw.push(["on_finish_action", lit(action)]);
     }
+  }
+
+  /** Volumes a step mounts: existing claims and per-pod emptyDirs. A claim made per run has no KPO form. */
+  private volumeKwargs(s: ContainerStep | ScriptStep, kw: (readonly [string, Py])[]): void {
+    if (!s.volumeMounts?.length) return;
+    this.imports.add("k8s");
+    const byName = new Map((this.wf.config.volumes ?? []).map((v) => [v.name, v]));
+    const used = [...new Set(s.volumeMounts.map((m) => m.volume))];
+    const vols: Py[] = [];
+    for (const name of used) {
+      const v = byName.get(name);
+      if (!v) continue;
+      if (v.kind === "pvc") {
+        const src: [string, Py][] = [["claim_name", lit(v.claimName)]];
+        if (v.readOnly) src.push(["read_only", lit(true)]);
+        vols.push(call("k8s.V1Volume", [["name", lit(v.name)], ["persistent_volume_claim", call("k8s.V1PersistentVolumeClaimVolumeSource", src)]]));
+      } else if (v.kind === "emptyDir") {
+        const src: [string, Py][] = [];
+        if (v.medium) src.push(["medium", lit(v.medium)]);
+        if (v.sizeLimit) src.push(["size_limit", lit(v.sizeLimit)]);
+        vols.push(call("k8s.V1Volume", [["name", lit(v.name)], ["empty_dir", call("k8s.V1EmptyDirVolumeSource", src)]]));
+      } else if (!this.claimReported.has(v.name)) {
+        this.claimReported.add(v.name);
+        this.diags.error(
+          "unsupported",
+          `volume "${v.name}" is a claim created for each run, which is not supported on target airflow: a DAG file cannot create and delete a PersistentVolumeClaim per DAG run; create the claim beforehand and mount it with addVolume(name, { claimName })`,
+          s.loc,
+        );
+      }
+    }
+    kw.push(["volumes", list(vols)]);
+    kw.push([
+      "volume_mounts",
+      list(
+        s.volumeMounts.map((m) => {
+          const a: [string, Py][] = [["name", lit(m.volume)], ["mount_path", lit(m.mountPath)]];
+          if (m.subPath !== undefined) a.push(["sub_path", lit(m.subPath)]);
+          if (m.readOnly) a.push(["read_only", lit(true)]);
+          return call("k8s.V1VolumeMount", a);
+        }),
+      ),
+    ]);
+  }
+
+  private dnsConfig(d: KubeObject): Py {
+    this.imports.add("k8s");
+    const a: [string, Py][] = [];
+    for (const key of Object.keys(d).sort()) {
+      const v = d[key];
+      if ((key === "nameservers" || key === "searches") && Array.isArray(v) && v.every((x) => typeof x === "string")) a.push([key, lit(v as string[])]);
+      else if (key === "options" && Array.isArray(v)) {
+        a.push([
+          "options",
+          list(
+            v.map((o) => {
+              const oo = (o ?? {}) as { name?: unknown; value?: unknown };
+              const kwo: [string, Py][] = [];
+              if (typeof oo.name === "string") kwo.push(["name", lit(oo.name)]);
+              if (typeof oo.value === "string") kwo.push(["value", lit(oo.value)]);
+              return call("k8s.V1PodDNSConfigOption", kwo);
+            }),
+          ),
+        ]);
+      } else this.diags.error("unsupported", `DNS config field "${key}" is not supported on target airflow: KubernetesPodOperator's dns_config takes nameservers, searches and options`, this.wf.loc);
+    }
+    return call("k8s.V1PodDNSConfig", a);
   }
 
   private retryKwargs(s: Step, kw: (readonly [string, Py])[]): void {
@@ -877,6 +947,7 @@ class AirflowCompiler {
     if (c.securityContext) warn("the security context", this.wf.loc);
     if (c.imagePullSecrets?.length) warn("image pull secrets", this.wf.loc);
     if (c.podGC) warn("pod garbage collection", this.wf.loc);
+    if (c.dnsPolicy || c.dnsConfig) warn("DNS settings", this.wf.loc);
     for (const s of allSteps(this.wf)) {
       if (!isPodStep(s)) continue;
       const w = (what: string) => warn(`${what} of step "${s.name}"`, s.loc);
@@ -886,6 +957,9 @@ class AirflowCompiler {
       if (s.tolerations?.length) w("tolerations");
       if (s.affinity) w("affinity");
       if (s.securityContext) w("the security context");
+      if (s.volumeMounts?.length) {
+        this.diags.warning("dropped", `volume mounts of step "${s.name}" are ignored on target airflow with operator bash: the command sees the worker's own filesystem at those paths`, s.loc);
+      }
       if (s.secretEnv?.length) {
         this.diags.error("unsupported", `secret env vars of step "${s.name}" are not supported on target airflow with operator bash: there is no Kubernetes secret on the worker; use the kpo operator, or read an Airflow connection in the command`, s.loc);
       }

@@ -124,7 +124,7 @@ with DAG(
         do_xcom_push=False,
         trigger_rule="all_done",
     )
-    # fails the run when a step of workflow "exit-handler", "exit-handler.ts" line 10
+    # run state: fails when a step failed, after the exit handler, in workflow "exit-handler", "exit-handler.ts" line 10
     couler_workflow_failed = PythonOperator(
         task_id="couler_workflow_failed",
         python_callable=_couler_fail,

@@ -111,7 +111,7 @@ with DAG(
         ],
         trigger_rule="all_done",
     )
-    # fails the run when a step of workflow "exit-handler", "exit-handler.ts" line 10
+    # run state: fails when a step failed, after the exit handler, in workflow "exit-handler", "exit-handler.ts" line 10
     couler_workflow_failed = PythonOperator(
         task_id="couler_workflow_failed",
         python_callable=_couler_fail,
