@@ -571,7 +571,7 @@ class AirflowCompiler {
     } else {
       if (wrap) {
         fields.arguments = [...command, ...(script ? [["/tmp/couler/script"]] : []), ...args];
-        shellText = this.shellScript(s, `"$@"`, collect, script, false);
+        shellText = this.shellScript(s, collect ? `"$@"` : `exec "$@"`, collect, script, false);
       } else {
         if (command.length) fields.cmds = command;
         if (args.length) fields.arguments = args;
@@ -824,6 +824,10 @@ class AirflowCompiler {
           }
         }
         if (b.maxDuration !== undefined) kw.push(["max_retry_delay", call("timedelta", [["seconds", lit(b.maxDuration)]])]);
+      } else {
+        // without a backoff the other engines retry at once; Airflow would wait its default 5 minutes
+        this.imports.add("timedelta");
+        kw.push(["retry_delay", call("timedelta", [["seconds", lit(0)]])]);
       }
     }
     if (s.timeout !== undefined) {
@@ -936,7 +940,7 @@ class AirflowCompiler {
   private checkBashLimits(): void {
     if (this.o.operator !== "bash") return;
     const c = this.wf.config;
-    const warn = (what: string, loc: Loc) => this.diags.warning("dropped", `${what} is ignored on target airflow with operator bash: ${NOT_K8S}`, loc);
+    const warn = (what: string, loc: Loc) => this.diags.warning("dropped", `${what} cannot be applied on target airflow with operator bash: ${NOT_K8S}`, loc);
     if (c.serviceAccount !== undefined) warn("the service account", this.wf.loc);
     if (c.namespace !== undefined) warn("the namespace", this.wf.loc);
     if (c.labels) warn("labels", this.wf.loc);

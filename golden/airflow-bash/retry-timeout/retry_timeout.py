@@ -26,6 +26,7 @@ with DAG(
         skip_on_exit_code=None,
         do_xcom_push=False,
         retries=3,
+        retry_delay=timedelta(seconds=0),
     )
     # step "slow", "retry-timeout.ts" line 8
     slow = BashOperator(

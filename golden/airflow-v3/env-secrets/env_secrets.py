@@ -21,7 +21,7 @@ with DAG(
     migrate = KubernetesPodOperator(
         task_id="migrate",
         image="migrate/migrate:v4.17.0",
-        cmds=["sh", "-c", "cd /work || exit 1\n\"$@\"", "couler"],
+        cmds=["sh", "-c", "cd /work || exit 1\nexec \"$@\"", "couler"],
         arguments=["migrate", "-path", "/migrations", "up"],
         env_vars={"WORKERS": "1", "VERBOSE": "true", "MODE": "on", "NOTHING": "~", "PADDED": "0123"},
         secrets=[

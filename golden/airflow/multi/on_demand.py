@@ -30,7 +30,7 @@ with DAG(
                 "console.log(JSON.stringify({ total: items.reduce((a, b) => a + b, 0) }));\n"
                 "\n"
                 "COULER_EOF_489643f5\n"
-                "\"$@\""
+                "exec \"$@\""
             ),
             "couler",
         ],

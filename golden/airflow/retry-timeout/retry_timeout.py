@@ -24,6 +24,7 @@ with DAG(
         image="alpine:3.20",
         cmds=["sh", "-c", "exit $((RANDOM % 2))"],
         retries=3,
+        retry_delay=timedelta(seconds=0),
     )
     # step "slow", "retry-timeout.ts" line 8
     slow = KubernetesPodOperator(
