@@ -44,3 +44,18 @@ describe("IR schema", () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined, x: 0 }], c: "" } }), '{\n  "a": {\n    "c": "",\n    "d": [\n      2,\n      {\n        "x": 0,\n        "z": 1\n      }\n    ]\n  },\n  "b": 1\n}\n');
   });
 });
+
+describe("docs", () => {
+  test("docs/features.md is what `couler targets --features` prints", async () => {
+    const { featureTable } = await import("../src/feature-table.js");
+    const { BACKENDS } = await import("../backends/registry.js");
+    const { mkdirSync } = await import("node:fs");
+    const file = repoPath("docs", "features.md");
+    const want = featureTable(BACKENDS);
+    if (UPDATE) {
+      mkdirSync(repoPath("docs"), { recursive: true });
+      writeFileSync(file, want);
+    }
+    assert.equal(readFileSync(file, "utf8"), want, "run UPDATE_GOLDEN=1 npm test to regenerate docs/features.md");
+  });
+});

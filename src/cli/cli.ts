@@ -11,6 +11,7 @@ import { compileWorkflow } from "../compile.js";
 import { error, formatDiagnostic, sortDiagnostics, suggest, type Diagnostic } from "../diagnostics.js";
 import { loadWorkflowFile, type LoadResult } from "../loader/load.js";
 import { registerRunCommands } from "./run-command.js";
+import { featureTable } from "../feature-table.js";
 
 export interface CliIO {
   stdout(text: string): void;
@@ -248,7 +249,12 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
   program
     .command("targets")
     .description("list the compile targets")
-    .action(() => {
+    .option("--features", "print what each target does with each IR feature (markdown)")
+    .action((opts: { features?: boolean }) => {
+      if (opts.features) {
+        io.stdout(featureTable(BACKENDS));
+        return;
+      }
       for (const b of BACKENDS) io.stdout(`${b.name.padEnd(10)} ${b.description}\n`);
     });
 
