@@ -13,7 +13,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { depAtoms, isPodStep, producersOf } from "../ir/graph.js";
+import { depAtoms, producersOf } from "../ir/graph.js";
 import type { ContainerStep, Depends, Retry, ScriptStep, Step, WhileStep, WorkflowIR } from "../ir/types.js";
 import {
   conditionText,
@@ -22,7 +22,6 @@ import {
   evalDepends,
   HANDLES_FAILURE,
   itemText,
-  jsonText,
   renderValue,
   type EvalScope,
   type Finished,
@@ -32,7 +31,7 @@ import { maskSecrets, missingSecrets, resolveParams, RunInputError, secretLookup
 import { skippedFeatures } from "./limits.js";
 import { runProcess, type ProcessResult } from "./process.js";
 import type { ItemRun, RunOfStep, RunRecord, StepRecord, StepStatus, WorkflowStatus } from "./record.js";
-import { KeyedLocks, runQuietly, Semaphore, sleep } from "./runtime.js";
+import { KeyedLocks, onPath, runQuietly, Semaphore, sleep } from "./runtime.js";
 
 export interface RunOptions {
   /** `--param` values; defaults fill the rest. */
@@ -118,6 +117,13 @@ interface Graph {
   /** Prefix of display paths (`loop#2/`). */
   readonly prefix: string;
   readonly outcomes: Map<string, Outcome>;
+  /** Daemons started in this graph, stopped when it ends. */
+  readonly daemons: Daemon[];
+}
+
+interface Daemon {
+  readonly stop: () => void;
+  readonly done: Promise<void>;
 }
 
 interface GraphResult {
@@ -142,7 +148,6 @@ class Runner {
   private dirCount = 0;
   private phase = new AbortController();
   private stopReason: string | undefined;
-  private readonly daemons: { stop: () => void; done: Promise<void> }[] = [];
   private workflowStatus: WorkflowStatus | undefined;
   private readonly maxRounds: number;
 
@@ -192,9 +197,8 @@ class Runner {
     let exit: GraphResult | undefined;
     let interrupted: string | undefined;
     try {
-      main = await this.runGraph({ steps: this.ir.steps, prefix: "", outcomes: new Map() });
+      main = await this.runGraph({ steps: this.ir.steps, prefix: "", outcomes: new Map(), daemons: [] });
       if (deadline) clearTimeout(deadline);
-      await this.stopDaemons();
       interrupted = this.stopReason;
       const mainStatus: WorkflowStatus =
         interrupted !== undefined || main.unhandled.some((u) => !u.errored) ? "Failed" : main.unhandled.length ? "Error" : "Succeeded";
@@ -205,9 +209,8 @@ class Runner {
         this.phase = new AbortController();
         if (this.options.hardSignal?.aborted) stop("interrupted");
         this.emit({ type: "phase", phase: "exit-handler", status: mainStatus });
-        exit = await this.runGraph({ steps: this.ir.onExit, prefix: "", outcomes: new Map() });
-        await this.stopDaemons();
-      }
+        exit = await this.runGraph({ steps: this.ir.onExit, prefix: "", outcomes: new Map(), daemons: [] });
+        }
       const status: WorkflowStatus = mainStatus !== "Succeeded" ? mainStatus : exit?.unhandled.length || this.stopReason ? "Failed" : "Succeeded";
       return {
         workflow: this.ir.name,
@@ -245,8 +248,9 @@ class Runner {
     return out;
   }
 
-  private async stopDaemons(): Promise<void> {
-    const list = this.daemons.splice(0);
+  /** Stop the daemons a graph started, once the graph is done (as a template's daemons end with it). */
+  private async stopDaemons(daemons: Daemon[]): Promise<void> {
+    const list = daemons.splice(0);
     for (const d of list) d.stop();
     await Promise.all(list.map((d) => d.done));
   }
@@ -275,6 +279,7 @@ class Runner {
       return p;
     };
     await Promise.all(g.steps.map((s) => start(s.name)));
+    await this.stopDaemons(g.daemons);
     const records = g.steps.map((s) => g.outcomes.get(s.name)!.record);
     const handled = new Set<string>();
     const mark = (d: Depends | undefined, negated: boolean) => {
@@ -449,7 +454,7 @@ class Runner {
       case "while":
         return end(await this.runWhile(s, display));
       default:
-        return end(await this.runPod(s, scope, display));
+        return end(await this.runPod(s, scope, display, g.daemons));
     }
   }
 
@@ -471,7 +476,7 @@ class Runner {
       if (round > this.maxRounds) {
         return done("failed", `the condition (${conditionText(s.condition)}) still held after ${this.maxRounds} rounds: stopped (raise the limit with --max-rounds)`, true);
       }
-      const body: Graph = { steps: s.body, prefix: `${display}#${round}/`, outcomes: new Map() };
+      const body: Graph = { steps: s.body, prefix: `${display}#${round}/`, outcomes: new Map(), daemons: [] };
       const r = await this.runGraph(body);
       rounds.push(r.records);
       if (r.unhandled.length) {
@@ -495,7 +500,7 @@ class Runner {
     return maskSecrets(text, this.secrets.used);
   }
 
-  private async runPod(s: ContainerStep | ScriptStep, scope: EvalScope, display: string): Promise<Attempt> {
+  private async runPod(s: ContainerStep | ScriptStep, scope: EvalScope, display: string, daemons: Daemon[]): Promise<Attempt> {
     let argv: string[];
     let env: Record<string, string>;
     try {
@@ -524,7 +529,7 @@ class Runner {
     let attempt = 0;
     for (;;) {
       attempt++;
-      const a = await this.attempt(s, argv, env, display, attempt);
+      const a = await this.attempt(s, argv, env, display, attempt, daemons);
       first ??= a.run.startedAt;
       const startedAt = first !== undefined ? { startedAt: first } : {};
       if (a.run.status === "succeeded" || a.final || this.stopReason !== undefined || !retry || attempt > retry.limit) {
@@ -555,6 +560,7 @@ class Runner {
     env: Readonly<Record<string, string>>,
     display: string,
     attempt: number,
+    daemons: Daemon[],
   ): Promise<Attempt & { log?: string }> {
     const outputs = (s.outputs ?? []).filter((o) => o.path !== undefined);
     // Output paths first, then a slot: a step waiting for a path does not sit on a slot.
@@ -601,7 +607,7 @@ class Runner {
               onSpawn: (stop: () => void) => {
                 let resolveDone!: () => void;
                 const done = new Promise<void>((r) => (resolveDone = r));
-                this.daemons.push({ stop, done });
+                daemons.push({ stop, done });
                 void proc.finally(() => resolveDone());
                 onDaemonReady!();
               },
@@ -629,7 +635,7 @@ class Runner {
       const log = this.tail(r);
       if (r.spawnError !== undefined) {
         if (runtime) await runQuietly([runtime, "rm", "-f", containerName]);
-        return { run: { status: "failed", errored: true, attempts: attempt, ...timing, message: this.mask(`could not start: ${r.spawnError}`) }, final: true };
+        return { run: { status: "failed", errored: true, attempts: attempt, ...timing, message: this.mask(`could not start: ${r.spawnError}${this.hint(spec.argv[0]!)}`) }, final: true };
       }
       if (r.timedOut || r.aborted || r.exitCode !== 0) {
         if (runtime) await runQuietly([runtime, "rm", "-f", containerName]);
@@ -660,6 +666,14 @@ class Runner {
     } finally {
       releaseAll();
     }
+  }
+
+  /** On the host an image's tools are missing; `python` is often only `python3` there. */
+  private hint(cmd: string): string {
+    if (runtimeOf(this.options)) return "";
+    const env = { PATH: this.env.PATH };
+    if (cmd === "python" && onPath("python3", env)) return ` (python3 is on PATH: use command ["python3"], or run in a container)`;
+    return " (with --no-container the command must exist on this machine)";
   }
 
   private tail(r: ProcessResult): string {
@@ -714,6 +728,10 @@ class Runner {
 }
 
 class StepStartError extends Error {}
+
+function runtimeOf(o: RunOptions): string | undefined {
+  return o.container === "none" ? undefined : o.container.runtime;
+}
 
 function fileStamp(path: string): string | undefined {
   try {
@@ -783,4 +801,4 @@ function dependsText(d: Depends, g: Graph): string {
   return parts.join(", ");
 }
 
-export { jsonText, RunInputError };
+export { RunInputError };
