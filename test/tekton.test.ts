@@ -14,10 +14,12 @@ import fc from "fast-check";
 import YAML from "yaml";
 import { kubeLiteral, shWord, tektonInert } from "../backends/tekton/escape.js";
 import { shebang, tektonBackend } from "../backends/tekton/tekton-backend.js";
+import { shCondition } from "../backends/tekton/condition-helpers.js";
+import { conditionToWhen } from "../backends/tekton/when.js";
 import { wrapperScript } from "../backends/tekton/wrapper.js";
 import { checkCapabilities } from "../src/compile.js";
 import { DiagnosticBag } from "../src/diagnostics.js";
-import type { Condition, Depends, Loc, Step, WorkflowIR } from "../src/ir/types.js";
+import type { Condition, Depends, Loc, Step, Value, WorkflowIR } from "../src/ir/types.js";
 import { goldenDir, listFixtures, readTree } from "./helpers/golden.js";
 import { REPO, repoPath } from "./helpers/paths.js";
 import { errorsText, tektonValidator } from "./helpers/schemas.js";
@@ -320,10 +322,48 @@ describe("tekton backend: when and finally", () => {
       { input: "$(params.x)", operator: "notin", values: ["b"] },
     ]);
   });
-  test("numeric comparisons and or across inputs are refused", () => {
-    assert.match(whenOf(eq(p("x"), "1", "gt")).errors.join("\n"), /numeric comparison \(gt\)/);
-    assert.match(whenOf({ kind: "or", of: [eq(p("x"), "a"), eq(p("y"), "b")] }).errors.join("\n"), /or of conditions on different values/);
-    assert.match(whenOf({ kind: "not", of: { kind: "and", of: [eq(p("x"), "a"), eq(p("y"), "b")] } }).errors.join("\n"), /or of conditions/);
+  test("numeric comparisons and or across values have no when form: a helper step evaluates them", () => {
+    const same = (x: unknown) => ({ ok: true as const, value: x as never });
+    assert.match(JSON.stringify(conditionToWhen(eq(p("x"), "1", "gt"), same, same)), /numeric comparison \(gt\)/);
+    assert.match(JSON.stringify(conditionToWhen({ kind: "or", of: [eq(p("x"), "a"), eq(p("y"), "b")] }, (v) => same(JSON.stringify(v)), same)), /or of conditions on different values/);
+    const r = whenOf({ kind: "or", of: [eq(p("x"), "1", "gt"), eq(p("y"), "b")] });
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.when, [{ input: "$(tasks.a-when.results.result)", operator: "in", values: ["true"] }]);
+    const helper = task(r.spec, "a-when");
+    assert.equal(helper.taskSpec.steps[0].image, "busybox:1.36");
+    assert.deepEqual(
+      helper.taskSpec.steps[0].env.map((e: { name: string; value: string }) => [e.name, e.value]),
+      [["COULER_V0", "$(params.x)"], ["COULER_V1", "1"], ["COULER_V2", "$(params.y)"], ["COULER_V3", "b"]],
+    );
+    assert.deepEqual(task(r.spec, "a").runAfter, ["a-when"]);
+    assert.deepEqual(r.warnings, [], "a helper's stdout needs no size warning");
+    const img = compile(wfOf([c("a", { when: eq(p("x"), "1", "lt") })], { params: [{ name: "x", loc }] }), { "condition-image": "alpine:3.20" });
+    assert.equal(task(img.spec, "a-when").taskSpec.steps[0].image, "alpine:3.20");
+  });
+  test("the helper's shell test means what the condition means", { skip: !existsSync("/bin/sh") }, () => {
+    const cases: [Condition, Record<string, string>][] = [];
+    const x = { kind: "param" as const, name: "x" };
+    for (const [cond, truth] of [
+      [eq(x, "10", "gt"), (v: number) => v > 10],
+      [eq(x, "10", "le"), (v: number) => v <= 10],
+      [{ kind: "not", of: eq(x, "2.5", "ge") }, (v: number) => !(v >= 2.5)],
+      [{ kind: "or", of: [eq(x, "3", "eq"), eq(x, "1", "lt")] }, (v: number) => v === 3 || v < 1],
+      [{ kind: "and", of: [eq(x, "0", "gt"), eq(x, "4", "ne")] }, (v: number) => v > 0 && v !== 4],
+    ] as [Condition, (v: number) => boolean][]) {
+      for (const v of [-1, 0, 0.5, 2.5, 3, 4, 10, 11]) {
+        const values: Value[] = [];
+        const test = shCondition(cond, values);
+        const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+        values.forEach((val, i) => (env[`COULER_V${i}`] = val === x ? String(v) : (val as string)));
+        const r = spawnSync("/bin/sh", ["-c", `if ${test}; then echo true; else echo false; fi`], { env, encoding: "utf8" });
+        assert.equal(r.stdout.trim(), String(truth(v)), `${JSON.stringify(cond)} at ${v}`);
+      }
+    }
+    void cases;
+  });
+  test("a condition on a fan-out item that needs a helper is refused", () => {
+    const r = compile(wfOf([c("a", { loop: { kind: "items", items: [["1"]] }, when: eq({ kind: "item" }, "1", "gt") })]));
+    assert.match(r.errors.join("\n"), /numeric comparison/);
   });
   test("a dependency on failure or any outcome becomes a finally task with a status when", () => {
     const r = compile(

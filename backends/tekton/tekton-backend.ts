@@ -19,6 +19,7 @@ import { toYamlDocuments } from "../common/yaml.js";
 import { DOLLAR_ENV, kubeLiteral, tektonInert } from "./escape.js";
 import { conditionToWhen, dependsToStates, isOkSet, tektonStatusValues, type Lowered, type WhenAtom } from "./when.js";
 import { wrapperScript } from "./wrapper.js";
+import { withConditionHelpers } from "./condition-helpers.js";
 
 const capabilities: Capabilities = {
   "container-step": "yes",
@@ -196,6 +197,8 @@ class TektonCompiler {
   constructor(
     private readonly wf: WorkflowIR,
     private readonly ctx: CompileContext,
+    /** Steps added to evaluate conditions (their tiny stdout needs no size warning). */
+    private readonly helpers: ReadonlySet<string> = new Set(),
   ) {
     this.diag = ctx.diagnostics;
     this.names = new NameTable(TASK_NAME, ctx.diagnostics);
@@ -422,6 +425,7 @@ class TektonCompiler {
     if (!t || t.stdoutResult !== undefined) return;
     const used = new Set(t.outputResults.values());
     t.stdoutResult = ["result", "stdout", "stdout-result"].find((n) => !used.has(n)) ?? "couler-stdout";
+    if (this.helpers.has(step)) return;
     this.diag.warning(
       "result-size",
       `the stdout of step "${step}" is kept as a Tekton result, and all results of a TaskRun share a 4096-byte limit by default: a larger stdout fails the task on target tekton (raise it with the results-from: sidecar-logs feature flag, or write large data to a volume)`,
@@ -897,6 +901,10 @@ export const tektonBackend: Backend = {
       values: ["true", "false"],
       default: "true",
     },
+    "condition-image": {
+      description: "the image (with sh and awk) of the helper step that evaluates a condition Tekton's when expressions cannot state",
+      default: "busybox:1.36",
+    },
     "max-matrix": {
       description: "the cluster's default-max-matrix-combinations-count: the most instances one fan-out may have",
       default: "256",
@@ -904,7 +912,8 @@ export const tektonBackend: Backend = {
   },
   goldenVariants: [{ name: "separate", options: { tasks: "separate" } }],
   compile(wf: WorkflowIR, ctx: CompileContext): OutputFile[] {
-    return new TektonCompiler(wf, ctx).compile();
+    const { wf: withHelpers, helpers } = withConditionHelpers(wf, ctx.options["condition-image"] ?? "busybox:1.36");
+    return new TektonCompiler(withHelpers, ctx, helpers).compile();
   },
   joinForStdout(files: readonly OutputFile[]): string {
     return files.map((f) => f.content).join("---\n");
