@@ -63,12 +63,12 @@ describe("couler graph", () => {
     n10["cleanup<br/>container: alpine:3.20<br/>when: workflow.status == #34;Failed#34;"]
   end
   n0 --> n1
-  n1 -->|"failed"| n3
-  n1 -->|"succeeded"| n4
+  n1 -->|failed| n3
+  n1 -->|succeeded| n4
   n2 --> n4
   n4 --> n5
   n8 --> n9
-  n5 -.->|"body, repeated"| body_n5
+  n5 -.->|body, repeated| body_n5
 `,
     );
   });

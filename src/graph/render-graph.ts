@@ -137,13 +137,14 @@ function mermaid(ir: WorkflowIR): string {
     }
     for (const sub of c.clusters) {
       emit(sub, wrap ? depth + 1 : depth, true);
-      links.push(`  ${sub.owner!.id} -.->|"body, repeated"| ${sub.id}`);
+      links.push(`  ${sub.owner!.id} -.->|body, repeated| ${sub.id}`);
     }
     if (wrap) out.push(`${pad}end`);
   };
   // The main graph is the chart itself; the exit handler is a subgraph beside it.
   for (const c of top) emit(c, 1, c.id !== "main");
-  for (const e of edges) out.push(e.label ? `  ${e.from} -->|"${mermaidText(e.label)}"| ${e.to}` : `  ${e.from} --> ${e.to}`);
+  // Edge labels are dependency statuses (identifiers), so they need no quotes.
+  for (const e of edges) out.push(e.label ? `  ${e.from} -->|${mermaidText(e.label)}| ${e.to}` : `  ${e.from} --> ${e.to}`);
   out.push(...links);
   return `${out.join("\n")}\n`;
 }

@@ -210,7 +210,7 @@ class Runner {
         if (this.options.hardSignal?.aborted) stop("interrupted");
         this.emit({ type: "phase", phase: "exit-handler", status: mainStatus });
         exit = await this.runGraph({ steps: this.ir.onExit, prefix: "", outcomes: new Map(), daemons: [] });
-        }
+      }
       const status: WorkflowStatus = mainStatus !== "Succeeded" ? mainStatus : exit?.unhandled.length || this.stopReason ? "Failed" : "Succeeded";
       return {
         workflow: this.ir.name,
