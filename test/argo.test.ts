@@ -43,3 +43,38 @@ describe("argo backend", () => {
     assert.equal(stepGroups(wf([step("a", []), step("b", []), step("c", ["a"])])), undefined);
   });
 });
+
+describe("secrets never reach a workflow manifest", () => {
+  test("createSecret values appear only in the separate Secret file, and only with --argo-emit-secrets true", async () => {
+    const { cli } = await import("./helpers/golden.js");
+    const plain = await cli(["compile", "fixtures/secrets.ts", "--target", "argo"]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.ok(!plain.stdout.includes("never-in-a-manifest"));
+    assert.ok(!plain.stdout.includes("kind: Secret"));
+    const { mkdtempSync, readFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "couler-secrets-"));
+    const r = await cli(["compile", "fixtures/secrets.ts", "--target", "argo", "--argo-emit-secrets", "true", "-o", dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const wf = readFileSync(join(dir, "secrets.yaml"), "utf8");
+    const sec = readFileSync(join(dir, "secrets-secrets.yaml"), "utf8");
+    assert.ok(!wf.includes("never-in-a-manifest"));
+    assert.deepEqual(YAML.parse(sec), {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "warehouse", namespace: "data" },
+      type: "Opaque",
+      stringData: { password: "never-in-a-manifest", username: "etl" },
+    });
+  });
+
+  test("no target writes a declared secret's value", async () => {
+    const { BACKENDS } = await import("../backends/registry.js");
+    const { cli } = await import("./helpers/golden.js");
+    for (const b of BACKENDS) {
+      const r = await cli(["compile", "fixtures/secrets.ts", "--target", b.name]);
+      assert.ok(!r.stdout.includes("never-in-a-manifest"), `${b.name} leaks a secret value`);
+    }
+  });
+});

@@ -73,3 +73,21 @@ describe("couler executable", () => {
     assert.equal(r.stderr, "fixtures/invalid/throws.ts:5:9: error: the workflow program threw Error: config file missing\n");
   });
 });
+
+describe("transpile cache", () => {
+  test("a compiled workflow file is cached by content and reused; an unwritable cache only costs time", () => {
+    const dir = mkdtempSync(join(tmpdir(), "couler-cache-"));
+    const cache = join(dir, "cache");
+    const r1 = couler(["compile", "fixtures/hello.ts", "--target", "ir"], repoPath(), { COULER_CACHE_DIR: cache });
+    assert.equal(r1.code, 0, r1.stderr);
+    const entries = readdirSync(cache);
+    assert.equal(entries.length, 1);
+    assert.match(entries[0]!, /^[0-9a-f]{64}\.js$/);
+    const r2 = couler(["compile", "fixtures/hello.ts", "--target", "ir"], repoPath(), { COULER_CACHE_DIR: cache });
+    assert.equal(r2.stdout, r1.stdout);
+    writeFileSync(join(dir, "file"), "");
+    const r3 = couler(["compile", "fixtures/hello.ts", "--target", "ir"], repoPath(), { COULER_CACHE_DIR: join(dir, "file", "sub") });
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.equal(r3.stdout, r1.stdout);
+  });
+});
