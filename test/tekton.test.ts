@@ -427,7 +427,7 @@ describe("tekton backend: matrix", () => {
     assert.deepEqual(task(r.spec, "one").matrix, { params: [{ name: "item", value: ["1", "2"] }] });
     assert.deepEqual(task(r.spec, "one").taskSpec.steps[0].command, ["echo", "$(params.item)"]);
     const two = task(r.spec, "two");
-    assert.deepEqual(two.matrix.include[1], { name: "item-1", params: [{ name: "item-0", value: "b" }, { name: "item-1", value: "$(COULER_DOLLAR)(y)" }] });
+    assert.deepEqual(two.matrix.include[1], { name: "row-1", params: [{ name: "item-0", value: "b" }, { name: "item-1", value: "$(COULER_DOLLAR)(y)" }] });
     assert.deepEqual(two.taskSpec.params, [{ name: "item-0", type: "string" }, { name: "item-1", type: "string" }]);
     assert.equal(two.taskSpec.steps[0].env[0].name, "COULER_DOLLAR");
   });

@@ -785,7 +785,7 @@ class TektonCompiler {
       for (let i = 0; i < cols; i++) paramNames.add(`item-${i}`);
       // Rows are zipped, not crossed: explicit combinations.
       return {
-        include: l.items.map((row, r) => ({ name: `item-${r}`, params: row.map((v, i) => ({ name: `item-${i}`, value: val(v) })) })),
+        include: l.items.map((row, r) => ({ name: `row-${r}`, params: row.map((v, i) => ({ name: `item-${i}`, value: val(v) })) })),
       };
     }
     paramNames.add("item");

@@ -81,7 +81,8 @@ export function wrapperScript(w: WrapperSpec): string {
   let run = `"$@"`;
   if (w.fanIn) lines.push(...fanInLines(w.fanIn.words, w.fanIn.positions));
   if (w.source) {
-    lines.push("src=`mktemp`");
+    // /workspace is Tekton's own emptyDir: writable even with a read-only root filesystem.
+    lines.push("src=`mktemp 2>/dev/null || mktemp -p /workspace`");
     const text = w.source.text;
     if (tektonInert(text)) {
       const d = heredocDelimiter(text);
