@@ -305,6 +305,14 @@ describe("airflow backend", () => {
       { env: { COULER_ARG_1: "a" } },
     ]);
     assert.deepEqual(run("airflow", "map-dynamic", "process__items", { "list-shards": { result: shards, outputs: {} } }).value, [{ cmds: ["echo", "a"] }]);
+    // run-time items are data: the mapped task renders its kwargs once more, and gets the item back exactly
+    const hostile = ["{{ 7*7 }}", "{% x %}.json", "a'\\b\n", "{#"];
+    const got = run("airflow", "map-dynamic", "process__items", {
+      "list-shards": { result: JSON.stringify(hostile.map((id) => ({ id, rows: 1 }))), outputs: {} },
+    }).value as { cmds: string[] }[];
+    const cases = got.map((g, i) => ({ kind: "jinja", source: pyStr(g.cmds[1]!), expect: hostile[i]! }));
+    assert.equal(cases.length, hostile.length);
+    assert.deepEqual(JSON.parse(python([script("check_literals.py")], JSON.stringify(cases))), []);
     // coin flip: heads runs, tails does not (and the reverse)
     assert.equal(run("airflow", "coin-flip", "heads__when", { "flip-coin": { result: "heads", outputs: {} } }).value, true);
     assert.equal(run("airflow", "coin-flip", "tails__when", { "flip-coin": { result: "heads", outputs: {} } }).value, false);

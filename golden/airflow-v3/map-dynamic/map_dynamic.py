@@ -42,6 +42,22 @@ def _couler_when(condition):
     return {"gt": a > b, "lt": a < b, "ge": a >= b, "le": a <= b}[op]
 
 
+def _couler_literal(text):
+    """Jinja source that renders to exactly `text`: Airflow renders list and dict values of
+    `expand_kwargs()` once more in the mapped task, and run-time items are data, not templates."""
+    expr_open, expr_close = "{" * 2, "}" * 2  # spelled so no template engine reads them here
+    risky = (expr_open in text or "{%" in text or "{#" in text or "\r" in text
+             or text.endswith(("{", "\n", "json", "yaml", "yml", ".sh", ".bash", ".sql")))
+    if not risky:
+        return text
+    escaped = "".join(
+        "\\\\" if c == "\\" else "\\'" if c == "'" else "\\n" if c == "\n" else "\\r" if c == "\r"
+        else "\\t" if c == "\t" else "\\x%02x" % ord(c) if ord(c) < 0x20 or ord(c) == 0x7F else c
+        for c in text
+    )
+    return expr_open + " '" + escaped + "' " + expr_close
+
+
 def _couler_fan_out(items, fields, condition=None):
     """Per-instance operator arguments for a fan-out; items whose `condition` is false get no instance."""
     rows = json.loads(items) if isinstance(items, str) else items
@@ -69,9 +85,9 @@ def _couler_fan_out(items, fields, condition=None):
         kwargs = {}
         for name, spec in fields.items():
             if isinstance(spec, dict):
-                kwargs[name] = {k: value(v, item) for k, v in spec.items()}
+                kwargs[name] = {k: _couler_literal(value(v, item)) for k, v in spec.items()}
             else:
-                kwargs[name] = [value(v, item) for v in spec]
+                kwargs[name] = [_couler_literal(value(v, item)) for v in spec]
         out.append(kwargs)
     return out
 
