@@ -28,16 +28,25 @@ const rawStack = (_e: Error, sites: NodeJS.CallSite[]) => sites;
 
 /** The calling user frame, or undefined when none can be found (e.g. called from the REPL). */
 export function callerLoc(): AbsLoc | undefined {
+  // A shallow stack is cheap and almost always reaches the user's frame; go deeper only if not.
+  return findUserFrame(capture(12)) ?? findUserFrame(capture(200));
+}
+
+function capture(limit: number): NodeJS.CallSite[] | undefined {
   const prevPrepare = Error.prepareStackTrace;
   const prevLimit = Error.stackTraceLimit;
   Error.prepareStackTrace = rawStack;
-  Error.stackTraceLimit = 64;
+  Error.stackTraceLimit = limit;
   const holder: { stack?: unknown } = {};
-  Error.captureStackTrace(holder, callerLoc);
+  Error.captureStackTrace(holder, capture);
   const sites = holder.stack as NodeJS.CallSite[] | undefined;
   Error.prepareStackTrace = prevPrepare;
   Error.stackTraceLimit = prevLimit;
-  if (!Array.isArray(sites)) return undefined;
+  return Array.isArray(sites) ? sites : undefined;
+}
+
+function findUserFrame(sites: NodeJS.CallSite[] | undefined): AbsLoc | undefined {
+  if (!sites) return undefined;
   for (const site of sites) {
     const fileName = site.getFileName();
     if (!fileName || fileName.startsWith("node:")) continue;

@@ -454,17 +454,12 @@ class StepBuilder {
   }
 }
 
-function checkKeys(b: StepBuilder, opts: object, extra: readonly string[]): void {
-  for (const k of Object.keys(opts)) {
-    if (!KNOWN_STEP_KEYS.has(k) && !extra.includes(k)) {
-      b.err(`unknown option "${k}"${suggest(k, [...KNOWN_STEP_KEYS, ...extra])}`);
-    }
-  }
-}
+const KNOWN_CONTAINER_KEYS = [...KNOWN_STEP_KEYS];
+const KNOWN_SCRIPT_KEYS = [...KNOWN_STEP_KEYS, "source"];
 
 /** Resolve the step's name: the user's (checked), an existing one inside dag(), or an automatic one. */
-function resolveName(scope: WorkflowScope, loc: Loc, stepName: unknown, base: string): { name: string; existing?: boolean } {
-  if (stepName === undefined) return { name: scope.autoName(base) };
+function resolveName(scope: WorkflowScope, loc: Loc, stepName: unknown, base: () => string): { name: string; existing?: boolean } {
+  if (stepName === undefined) return { name: scope.autoName(base()) };
   const name = String(stepName);
   if (scope.dagDepth > 0 && scope.byName.has(name)) return { name, existing: true };
   if (scope.byName.has(name)) {
@@ -495,7 +490,7 @@ interface CommonOptions {
 function registerStep(
   fnName: string,
   opts: CommonOptions & object,
-  base: string,
+  base: () => string,
   known: readonly string[],
   build: (b: StepBuilder, name: string) => Record<string, unknown>,
 ): StepHandle {
@@ -538,14 +533,14 @@ function createStep(
   kindSpecific: (b: StepBuilder) => { kind: Step["kind"]; base: string; extra: Partial<ScriptStep> },
 ): StepHandle {
   let spec: { kind: Step["kind"]; base: string; extra: Partial<ScriptStep> } | undefined;
-  const base = typeof opts?.image === "string" ? nameFromImage(opts.image) : "step";
   // The kind-specific part needs a builder for its diagnostics; run it inside build().
-  const known = [...KNOWN_STEP_KEYS, ...(fnName === "runScript" ? ["source"] : [])];
-  let baseName = base;
-  if (fnName === "runScript" && typeof (opts as ScriptOptions)?.source === "function") {
-    const fname = ((opts as ScriptOptions).source as Function).name;
-    if (fname && fname !== "source") baseName = kebab(fname) || base;
-  }
+  const known = fnName === "runScript" ? KNOWN_SCRIPT_KEYS : KNOWN_CONTAINER_KEYS;
+  const baseName = () => {
+    const base = typeof opts?.image === "string" ? nameFromImage(opts.image) : "step";
+    const src = (opts as ScriptOptions)?.source;
+    if (fnName === "runScript" && typeof src === "function" && src.name && src.name !== "source") return kebab(src.name) || base;
+    return base;
+  };
   return registerStep(fnName, opts ?? {}, baseName, known, (b) => {
     spec = kindSpecific(b);
     const { kind, extra } = spec;
@@ -748,7 +743,7 @@ export function runJob(opts: JobOptions): StepHandle {
   else if (m && typeof m === "object") text = yamlStringify(m, { version: "1.1", lineWidth: 0 });
   const kindMatch = /^kind:\s*([A-Za-z]+)/m.exec(text);
   if (kindMatch) base = kebab(kindMatch[1]!);
-  return registerStep("runJob", opts ?? {}, base, known, (b) => {
+  return registerStep("runJob", opts ?? {}, () => base, known, (b) => {
     if (text.trim() === "") b.err(`manifest must be a YAML string or an object, got ${describe(m)}`);
     else if (!/^kind:/m.test(text) || !/^apiVersion:/m.test(text)) b.err("manifest must have apiVersion and kind");
     const action = opts.action ?? "create";
@@ -785,7 +780,7 @@ export function runTemplate(opts: {
 }): StepHandle {
   const known = ["templateRef", "args", "stepName", "timeout", "retry", "after"];
   const ref = opts?.templateRef;
-  return registerStep("runTemplate", opts ?? {}, kebab(ref?.template ?? "") || "template", known, (b) => {
+  return registerStep("runTemplate", opts ?? {}, () => kebab(ref?.template ?? "") || "template", known, (b) => {
     if (!ref || typeof ref.name !== "string" || typeof ref.template !== "string") {
       b.err(`templateRef must be { name, template, clusterScope? }, got ${describe(ref)}`);
     }
