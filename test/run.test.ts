@@ -12,6 +12,7 @@ import type { Condition, ContainerStep, Depends, Loc, ResultRef, Step, Value, Wo
 import { backoffDelay, runWorkflow, RunSetupError, type RunEvent, type RunOptions } from "../src/run/interpreter.js";
 import { maskSecrets, readSecretsFile, RunInputError } from "../src/run/inputs.js";
 import type { RunRecord, StepRecord } from "../src/run/record.js";
+import { progress } from "../src/run/progress.js";
 import { probeRuntime } from "../src/run/runtime.js";
 
 const loc: Loc = { file: "t.ts", line: 1, col: 1 };
@@ -399,6 +400,19 @@ describe("couler run: retries, timeouts, exit handlers, interruption", () => {
     assert.equal(rec.interrupted, "interrupted");
   });
 
+  test("a second stop (Ctrl-C twice) also ends the exit handler", async () => {
+    const soft = new AbortController();
+    const hard = new AbortController();
+    const ir = wf([sh("long", "sleep 30")], { onExit: [sh("slow-cleanup", "sleep 30")] });
+    const t0 = Date.now();
+    setTimeout(() => soft.abort(), 150);
+    setTimeout(() => hard.abort(), 400);
+    const { rec } = await run(ir, { signal: soft.signal, hardSignal: hard.signal });
+    assert.ok(Date.now() - t0 < 5000);
+    assert.equal(step(rec, "slow-cleanup").message, "stopped: interrupted");
+    assert.equal(rec.status, "Failed");
+  });
+
   test("the workflow timeout stops the run", async () => {
     const { rec } = await run(wf([sh("long", "sleep 30")], { config: { timeout: 0.3 } }));
     assert.equal(rec.status, "Failed");
@@ -541,5 +555,49 @@ if (args[0] === "run") {
     const down = tmp();
     writeFileSync(join(down, "podman"), "#!/bin/sh\necho 'cannot connect to the daemon' >&2\nexit 1\n", { mode: 0o755 });
     assert.deepEqual(await probeRuntime({ PATH: down }), { why: "podman is on PATH but not usable (cannot connect to the daemon)" });
+  });
+});
+
+describe("couler run: progress display", () => {
+  const record: RunRecord = {
+    workflow: "w",
+    status: "Failed",
+    mainStatus: "Failed",
+    startedAt: "",
+    finishedAt: "",
+    params: {},
+    skippedFeatures: [],
+    steps: [
+      { name: "a", kind: "container", status: "succeeded", attempts: 1 },
+      { name: "b", kind: "container", status: "failed", attempts: 2 },
+    ],
+  };
+
+  test("plain lines carry the elapsed time; failures show their output", () => {
+    let t = 1000;
+    let out = "";
+    const p = progress((x) => (out += x), { live: false, now: () => t });
+    p.onEvent({ type: "start", step: "a", attempt: 1 });
+    t = 13300;
+    p.onEvent({ type: "end", step: "a", status: "succeeded" });
+    p.onEvent({ type: "end", step: "b", status: "failed", message: "exited with code 1", log: "oops\nbad" });
+    p.finish(record);
+    assert.equal(
+      out,
+      "[0.0s] step a: started\n[12.3s] step a: succeeded\n[12.3s] step b: failed: exited with code 1\n    | oops\n    | bad\nworkflow w: Failed in 12.3s (1 succeeded, 1 failed)\n",
+    );
+  });
+
+  test("the live view redraws a footer of running steps, cut to the terminal's width", () => {
+    let out = "";
+    const p = progress((x) => (out += x), { live: true, now: () => 0, columns: 30 });
+    p.onEvent({ type: "start", step: "a-step-with-a-very-long-name-indeed", attempt: 1 });
+    p.onEvent({ type: "end", step: "a-step-with-a-very-long-name-indeed", status: "succeeded" });
+    p.finish(record);
+    assert.match(out, /\x1b\[2A\x1b\[J/, "the footer is erased before redrawing");
+    for (const line of out.split("\n")) {
+      if (line.includes("running")) assert.ok(line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").length <= 29, line);
+    }
+    assert.ok(out.endsWith("workflow w: Failed in 0.0s (1 succeeded, 1 failed)\n"));
   });
 });
