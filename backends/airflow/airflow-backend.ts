@@ -94,16 +94,16 @@ const capabilities: Capabilities = {
   dns: "yes",
 };
 
-/** Airflow task ids: `[A-Za-z0-9_.-]`, at most 250 characters. */
+/** Airflow task ids: `[A-Za-z0-9_.-]`, at most 250 characters; 243 leaves room for the `__items` helper suffix. */
 const TASK_ID: NameRule = {
   what: "task id",
   target: "airflow",
   valid: /^[A-Za-z0-9_.-]+$/,
-  maxLength: 250,
+  maxLength: 243,
   fix: (n) => n.replace(/[^A-Za-z0-9_.-]+/g, "_") || "task",
 };
 
-const DAG_ID: NameRule = { ...TASK_ID, what: "DAG id" };
+const DAG_ID: NameRule = { ...TASK_ID, what: "DAG id", maxLength: 250 };
 
 /** Names this file defines or imports; task variables never take them. */
 const RESERVED_VARS = new Set([
@@ -539,6 +539,9 @@ class AirflowCompiler {
     const args = (s.args ?? []).map((x) => this.parts(x, s));
     const env = (s.env ?? []).map((e) => [e.name, this.parts(e.value, s)] as const);
     const wrap = collect || s.kind === "script" || s.workingDir !== undefined;
+    if (bash && command.length === 0) {
+      this.diags.error("unsupported", `step "${s.name}" has no command, which is not supported on target airflow with operator bash: the image's entrypoint is ignored on the worker, so nothing would run; give the step a command`, s.loc);
+    }
     if (wrap && !bash && command.length === 0) {
       this.diags.error("unsupported", `step "${s.name}" needs a command on target airflow: collecting outputs or setting a working directory wraps the command in a shell, and the image's entrypoint is not known`, s.loc);
     }
