@@ -132,6 +132,11 @@ describe("github backend: mappings", () => {
     assert.ok(compile(workflow([container("a")]), { permissions: "root:write" }).diagnostics.some((d) => d.code === "invalid-option"));
   });
 
+  test("a workflow file over 512 KB is a warning", () => {
+    const big = { kind: "script", name: "big", loc, image: "python:3.12", command: ["python"], source: "x = 1\n".repeat(100_000) } as Step;
+    assert.ok(compile(workflow([big])).diagnostics.some((d) => d.code === "too-large" && d.severity === "warning"));
+  });
+
   test("a container step without a command is refused: a job container never runs the entrypoint", () => {
     const s = { kind: "container", name: "a", loc, image: "alpine" } as Step;
     assert.ok(compile(workflow([s])).diagnostics.some((d) => d.code === "missing-command"));

@@ -1035,7 +1035,8 @@ class GithubCompiler {
     const r = property("needs", plan.id, "result");
     return {
       needs: [plan.id],
-      if: wrap(`!cancelled() && ${r} == 'success'`),
+      // an exit handler's fan-in still runs when the run was cancelled, like the handler itself
+      if: wrap(`${plan.scope === "onExit" ? "always()" : "!cancelled()"} && ${r} == 'success'`),
       "runs-on": this.runsOn,
       outputs,
       steps: [
