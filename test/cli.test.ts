@@ -81,6 +81,14 @@ describe("couler CLI", () => {
     assert.match(r.stderr, /typed\.ts:3:18: error: TS2322: Type 'number' is not assignable to type 'string'/);
   });
 
+  test("every fixture type-checks against the package's own types", async () => {
+    const { readdirSync } = await import("node:fs");
+    const { repoPath } = await import("./helpers/paths.js");
+    const files = readdirSync(repoPath("fixtures")).filter((f) => f.endsWith(".ts")).map((f) => `fixtures/${f}`);
+    const r = await cli(["validate", "--typecheck", ...files]);
+    assert.doesNotMatch(r.stderr, /TS\d+/, r.stderr);
+  });
+
   test("targets lists every backend", async () => {
     const r = await cli(["targets"]);
     assert.equal(r.code, 0);
