@@ -6,8 +6,38 @@
 import { FEATURES, featuresOf, type Feature } from "../ir/features.js";
 import type { WorkflowIR } from "../ir/types.js";
 
-/** Why local execution skips a feature; absent: honoured. `host` applies with --no-container, `container` with docker/podman. */
-const SKIPPED: Partial<Record<Feature, { host?: string; container?: string }>> = {
+/**
+ * For every feature: `"yes"` (honoured), or why local execution skips it — `host` with
+ * --no-container, `container` with docker/podman (a mode without a reason honours it). A
+ * full record, like a backend's capabilities, so a new feature cannot be dropped silently.
+ */
+const SKIPPED: { readonly [F in Feature]: "yes" | { readonly host?: string; readonly container?: string } } = {
+  "container-step": "yes",
+  "script-step": "yes",
+  "while-loop": "yes",
+  param: "yes",
+  "step-result": "yes",
+  "output-parameter": "yes",
+  env: "yes",
+  "secret-env": "yes",
+  "declared-secret": "yes",
+  "step-timeout": "yes",
+  retry: "yes",
+  "retry-backoff": "yes",
+  "working-dir": "yes",
+  "status-dependency": "yes",
+  "depends-expression": "yes",
+  condition: "yes",
+  "loop-items": "yes",
+  "loop-from": "yes",
+  "loop-parallelism": "yes",
+  "fan-in": "yes",
+  "exit-handler": "yes",
+  "workflow-status": "yes",
+  "workflow-name": "yes",
+  daemon: "yes",
+  parallelism: "yes",
+  "workflow-timeout": "yes",
   "resource-step": {
     host: "Kubernetes resource steps need a cluster: each one is marked failed (errored) without running",
     container: "Kubernetes resource steps need a cluster: each one is marked failed (errored) without running",
@@ -52,7 +82,8 @@ const SKIPPED: Partial<Record<Feature, { host?: string; container?: string }>> =
 export function skippedFeatures(ir: WorkflowIR, mode: "host" | "container"): string[] {
   const first = new Map<Feature, string[]>();
   for (const use of featuresOf(ir)) {
-    if (!SKIPPED[use.feature]?.[mode]) continue;
+    const why = SKIPPED[use.feature];
+    if (why === "yes" || !why[mode]) continue;
     const list = first.get(use.feature) ?? [];
     if (!list.includes(use.where)) list.push(use.where);
     first.set(use.feature, list);
@@ -62,7 +93,7 @@ export function skippedFeatures(ir: WorkflowIR, mode: "host" | "container"): str
     const where = first.get(f);
     if (!where) continue;
     const shown = where.length > 3 ? `${where.slice(0, 3).join(", ")} and ${where.length - 3} more` : where.join(", ");
-    out.push(`${FEATURES[f]}, used by ${shown}: ${SKIPPED[f]![mode]}`);
+    out.push(`${FEATURES[f]}, used by ${shown}: ${(SKIPPED[f] as { host?: string; container?: string })[mode]}`);
   }
   return out;
 }
