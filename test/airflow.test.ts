@@ -69,6 +69,30 @@ describe("airflow goldens", () => {
     assert.deepEqual(bad, {});
   });
 
+  test("every golden runs against stand-ins for the Airflow 2.6+/3 API (argument names, imports, call shapes)", () => {
+    const got = JSON.parse(python([script("fake_airflow.py"), ...goldenFiles.map((g) => g.abs)])) as Record<string, string[]>;
+    const bad = Object.fromEntries(Object.entries(got).filter(([, v]) => v.length));
+    assert.deepEqual(bad, {});
+  });
+
+  test("every golden imports only what it uses", () => {
+    const code = [
+      "import ast, json, sys",
+      "bad = {}",
+      "for p in sys.argv[1:]:",
+      "    tree = ast.parse(open(p, encoding='utf-8').read())",
+      "    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}",
+      "    for node in tree.body:",
+      "        if isinstance(node, (ast.Import, ast.ImportFrom)) and getattr(node, 'module', None) != '__future__':",
+      "            for a in node.names:",
+      "                name = (a.asname or a.name).split('.')[0]",
+      "                if name not in used:",
+      "                    bad.setdefault(p, []).append(name)",
+      "print(json.dumps(bad))",
+    ].join("\n");
+    assert.deepEqual(JSON.parse(python(["-c", code, ...goldenFiles.map((g) => g.abs)])), {});
+  });
+
   test("no golden HTML-escapes or leaks absolute paths and timestamps", () => {
     for (const g of goldenFiles) {
       const text = readFileSync(g.abs, "utf8");
