@@ -395,3 +395,93 @@ describe("github backend: hand-built workflows for constructs no fixture covers 
     assert.equal(doc!.concurrency.group, "deploy-${{ '${{' }} github.ref }}");
   });
 });
+
+describe("github backend: the generated scripts, run in sh", () => {
+  const hasSh = (() => {
+    try {
+      execFileSync("sh", ["-c", "command -v tee && command -v grep && command -v tail"]);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  /** Run a job's `run:` steps (shell sh) the way the runner does: `sh -e file`, with RUNNER_TEMP and GITHUB_OUTPUT. */
+  function runJob(job: { steps: { run?: string; shell?: string; env?: Record<string, string> }[] }) {
+    const dir = mkdtempSync(join(tmpdir(), "couler-gh-job-"));
+    try {
+      const out = join(dir, "output");
+      writeFileSync(out, "");
+      let stdout = "";
+      let code = 0;
+      job.steps.forEach((st, i) => {
+        if (st.run === undefined || code !== 0) return;
+        assert.equal(st.shell, "sh");
+        for (const v of Object.values(st.env ?? {})) assert.ok(!v.includes("${{"), "only literal env in these tests");
+        const file = join(dir, `step${i}.sh`);
+        writeFileSync(file, st.run);
+        try {
+          stdout += execFileSync("sh", ["-e", file], {
+            cwd: dir,
+            env: { PATH: process.env.PATH, RUNNER_TEMP: dir, GITHUB_OUTPUT: out, COUNTER: join(dir, "counter"), ...st.env },
+            stdio: ["ignore", "pipe", "ignore"],
+          }).toString();
+        } catch (e) {
+          const err = e as { status: number; stdout: Buffer };
+          code = err.status;
+          stdout += err.stdout.toString();
+        }
+      });
+      const outputs: Record<string, string> = {};
+      const lines = execFileSync("cat", [out]).toString().split("\n");
+      for (let i = 0; i < lines.length; i++) {
+        const m = /^([^<]+)<<(.+)$/.exec(lines[i]!);
+        if (!m) continue;
+        const end = lines.indexOf(m[2]!, i + 1);
+        outputs[m[1]!] = lines.slice(i + 1, end).join("\n");
+        i = end;
+      }
+      return { code, stdout, outputs };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const reader = (step: string) => container("reader", { command: ["echo", { kind: "result", step }], depends: { kind: "on", step, status: "ok" } });
+
+  test("stdout is printed, captured without its final newline, and the exit code is kept", { skip: !hasSh }, () => {
+    const ok = compile(workflow([container("a", { command: ["sh", "-c", "printf 'two\\nlines\\n'; printf 'COULER_EOF_0\\n'"] }), reader("a")]));
+    const r = runJob(ok.doc!.jobs.a);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "two\nlines\nCOULER_EOF_0\n");
+    assert.equal(r.outputs.result, "two\nlines\nCOULER_EOF_0");
+    const bad = compile(workflow([container("a", { command: ["sh", "-c", "echo partial; exit 3"] }), reader("a")]));
+    const b = runJob(bad.doc!.jobs.a);
+    assert.equal(b.code, 3);
+    assert.equal(b.stdout, "partial\n");
+  });
+
+  test("retries re-run the command up to the limit", { skip: !hasSh }, () => {
+    // fails twice, then succeeds
+    const flaky = ["sh", "-c", 'n=$(cat "$COUNTER" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNTER"; [ "$n" -ge 2 ]'];
+    assert.equal(runJob(compile(workflow([container("a", { command: flaky, retry: { limit: 2 } })])).doc!.jobs.a).code, 0);
+    assert.equal(runJob(compile(workflow([container("a", { command: flaky, retry: { limit: 1 } })])).doc!.jobs.a).code, 1);
+  });
+
+  test("a script with arguments and hostile text runs with exactly its source and arguments", { skip: !hasSh }, () => {
+    const source = 'printf "%s|" "$@"\necho\necho \'COULER_SCRIPT_EOF\' "$HOME_NOT_SET" `echo x`\n';
+    const s = { kind: "script", name: "s", loc, image: "alpine", command: ["sh"], source, args: ["a b", "$(id)", "--x=1"] } as Step;
+    const { doc } = compile(workflow([s, reader("s")]));
+    const r = runJob(doc!.jobs.s);
+    assert.equal(r.code, 0);
+    assert.equal(r.outputs.result, "a b|$(id)|--x=1|\nCOULER_SCRIPT_EOF  x");
+  });
+
+  test("output files are read after the program; a missing one fails the job", { skip: !hasSh }, () => {
+    const mk = (cmd: string) =>
+      compile(workflow([container("a", { command: ["sh", "-c", cmd], outputs: [{ name: "n", path: "out file.txt", loc }] })])).doc!.jobs.a;
+    const r = runJob(mk("printf 42 > 'out file.txt'"));
+    assert.deepEqual([r.code, r.outputs.n], [0, "42"]);
+    assert.notEqual(runJob(mk("true")).code, 0);
+  });
+});
