@@ -271,7 +271,21 @@ class Runner {
       const waits = [...new Set([...depAtoms(s.depends).map((a) => a.step), ...producersOf(s)])].filter((n) => byName.has(n) && n !== name);
       const ups = waits.map(start);
       const p = Promise.all(ups).then(async () => {
-        const o = await this.runStep(s, g);
+        let o: Outcome;
+        try {
+          o = await this.runStep(s, g);
+        } catch (e) {
+          // A bug of ours must not leave the other steps' processes running: record it and go on.
+          const at = iso(Date.now());
+          const message = `internal error: ${e instanceof Error ? e.message : String(e)}`;
+          this.emit({ type: "end", step: `${g.prefix}${name}`, status: "failed", errored: true, message });
+          o = {
+            record: { name, kind: s.kind, status: "failed", errored: true, attempts: 0, startedAt: at, finishedAt: at, message },
+            finished: { status: "failed", errored: true, daemoned: false },
+            values: [],
+            looped: s.loop !== undefined,
+          };
+        }
         g.outcomes.set(name, o);
         return o;
       });
