@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -21,9 +21,8 @@ import { checkCapabilities } from "../src/compile.js";
 import { DiagnosticBag } from "../src/diagnostics.js";
 import type { Condition, Depends, Loc, Step, Value, WorkflowIR } from "../src/ir/types.js";
 import { goldenDir, listFixtures, readTree } from "./helpers/golden.js";
-import { REPO, repoPath } from "./helpers/paths.js";
+import { repoPath } from "./helpers/paths.js";
 import { errorsText, tektonValidator } from "./helpers/schemas.js";
-import { readdirSync } from "node:fs";
 
 const loc: Loc = { file: "x.ts", line: 1, col: 1 };
 
@@ -341,7 +340,6 @@ describe("tekton backend: when and finally", () => {
     assert.equal(task(img.spec, "a-when").taskSpec.steps[0].image, "alpine:3.20");
   });
   test("the helper's shell test means what the condition means", { skip: !existsSync("/bin/sh") }, () => {
-    const cases: [Condition, Record<string, string>][] = [];
     const x = { kind: "param" as const, name: "x" };
     for (const [cond, truth] of [
       [eq(x, "10", "gt"), (v: number) => v > 10],
@@ -359,7 +357,6 @@ describe("tekton backend: when and finally", () => {
         assert.equal(r.stdout.trim(), String(truth(v)), `${JSON.stringify(cond)} at ${v}`);
       }
     }
-    void cases;
   });
   test("a condition on a fan-out item that needs a helper is refused", () => {
     const r = compile(wfOf([c("a", { loop: { kind: "items", items: [["1"]] }, when: eq({ kind: "item" }, "1", "gt") })]));
@@ -557,4 +554,3 @@ describe("tekton backend: scripts and the wrapper", () => {
   });
 });
 
-void REPO;

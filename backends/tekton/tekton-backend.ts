@@ -442,7 +442,7 @@ class TektonCompiler {
   // ------------------------------------------------------------ values
 
   /** A reference at pipeline level (pipeline task params, when expressions, matrix), for `consumer`. */
-  private pipelineRef(r: Ref, consumer: TaskInfo, loc: Loc): Lowered<string> {
+  private pipelineRef(r: Ref, consumer: TaskInfo): Lowered<string> {
     switch (r.kind) {
       case "param":
         if (this.arrayParams.has(r.name)) {
@@ -469,14 +469,13 @@ class TektonCompiler {
         const res = r.kind === "result" ? p.stdoutResult : p.outputResults.get(r.output);
         if (res === undefined) return { ok: false, why: `step "${r.step}" has no such output` };
         if (p.arrayResults.has(res)) return { ok: false, why: `this result of step "${r.step}" is an array (it feeds a fan-out)` };
-        void loc;
         return { ok: true, value: `$(tasks.${p.name}.results.${res})` };
       }
     }
   }
 
   /** A value at pipeline level: literals must hold no Tekton variable syntax. */
-  private pipelineValue(v: Value, consumer: TaskInfo, loc: Loc): Lowered<string> {
+  private pipelineValue(v: Value, consumer: TaskInfo): Lowered<string> {
     const parts = typeof v === "string" ? [v] : v.kind === "concat" ? v.parts : [v];
     let out = "";
     for (const p of parts) {
@@ -486,7 +485,7 @@ class TektonCompiler {
         }
         out += p;
       } else {
-        const r = this.pipelineRef(p, consumer, loc);
+        const r = this.pipelineRef(p, consumer);
         if (!r.ok) return r;
         out += r.value;
       }
@@ -538,7 +537,7 @@ class TektonCompiler {
       let name = PARAM_NAME.test(base) ? base : `v-${base.replace(/[^-A-Za-z0-9_]+/g, "-")}`;
       for (let i = 2; paramNames.has(name); i++) name = `${base}-${i}`;
       paramNames.add(name);
-      const value = this.pipelineRef(r, info, s.loc);
+      const value = this.pipelineRef(r, info);
       if (!value.ok) this.error(s.loc, `step "${s.name}" cannot read this value: ${value.why}`);
       params.set(k, { name, value: value.ok ? value.value : "" });
       return name;
@@ -686,7 +685,7 @@ class TektonCompiler {
     if (s.when) {
       const w = conditionToWhen(
         s.when,
-        (v) => this.pipelineValue(v, info, s.loc),
+        (v) => this.pipelineValue(v, info),
         (lit) =>
           lit === "Succeeded"
             ? { ok: true, value: ["Succeeded", "Completed"] }
