@@ -485,3 +485,55 @@ describe("github backend: the generated scripts, run in sh", () => {
     assert.notEqual(runJob(mk("true")).code, 0);
   });
 });
+
+describe("github backend: artifact packing, run in sh", () => {
+  const hasTar = (() => {
+    try {
+      execFileSync("sh", ["-c", "command -v tar"]);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  /** Pack in the writer's steps, hand the folder over as the artifact actions would, unpack in the reader's. */
+  function passArtifact(kind: "file" | "dir") {
+    const dir = mkdtempSync(join(tmpdir(), "couler-gh-art-"));
+    try {
+      const src = join(dir, "src path");
+      const dst = join(dir, "dest", kind === "file" ? "renamed.bin" : "folder");
+      const writer = container("w", { outputArtifacts: [{ name: "out", path: src, loc }] });
+      const reader = container("r", {
+        depends: { kind: "on", step: "w", status: "ok" },
+        inputArtifacts: [{ name: "in", path: dst, from: { kind: "step", step: "w", artifact: "out" }, loc }],
+      });
+      const { doc } = compile(workflow([writer, reader]));
+      const sh = (st: { run: string; env?: Record<string, string> }) =>
+        execFileSync("sh", ["-e", "-c", st.run], { env: { PATH: process.env.PATH, RUNNER_TEMP: join(dir, "tmp"), ...st.env } });
+      if (kind === "file") {
+        writeFileSync(src, "#!/bin/sh\necho hi\n", { mode: 0o755 });
+      } else {
+        execFileSync("mkdir", ["-p", join(src, "sub")]);
+        writeFileSync(join(src, "sub", "x.txt"), "x");
+      }
+      const pack = doc!.jobs.w.steps.find((s: { name?: string }) => s.name === "pack artifact out");
+      sh(pack);
+      execFileSync("mkdir", ["-p", join(dir, "tmp", "couler-input")]);
+      execFileSync("cp", ["-R", join(dir, "tmp", "couler-artifact", "out"), join(dir, "tmp", "couler-input", "0")]);
+      const place = doc!.jobs.r.steps.find((s: { name?: string }) => s.name === "place artifact in");
+      sh(place);
+      return kind === "file"
+        ? execFileSync("sh", ["-c", '[ -x "$1" ] && cat "$1"', "sh", dst]).toString()
+        : execFileSync("cat", [join(dst, "sub", "x.txt")]).toString();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("a file arrives at the reader's exact path with its mode", { skip: !hasTar }, () => {
+    assert.equal(passArtifact("file"), "#!/bin/sh\necho hi\n");
+  });
+  test("a folder's contents arrive in the reader's folder", { skip: !hasTar }, () => {
+    assert.equal(passArtifact("dir"), "x");
+  });
+});
