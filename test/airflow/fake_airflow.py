@@ -36,11 +36,39 @@ K8S = {
     "V1PodDNSConfig": {"nameservers", "searches", "options"},
     "V1PodDNSConfigOption": {"name", "value"},
 }
+TEMPLATED = {"cmds", "arguments", "env_vars", "bash_command", "env", "op_kwargs"}
+try:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    JINJA = SandboxedEnvironment()
+except ImportError:  # the syntax check needs Jinja; the rest does not
+    JINJA = None
 problems = []
 current = []
 
 
+def check_templates(what, kwargs):
+    """Every string in a templated field must be valid Jinja source."""
+    def walk(v):
+        if isinstance(v, str):
+            try:
+                JINJA.parse(v)
+            except Exception as e:
+                problems.append("%s: bad Jinja in %r: %s" % (what, v[:60], e))
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+    if JINJA is not None:
+        for k, v in kwargs.items():
+            if k in TEMPLATED:
+                walk(v)
+
+
 def check(what, kwargs, allowed):
+    check_templates(what, kwargs)
     for k in kwargs:
         if k not in allowed:
             problems.append("%s got unknown argument %r" % (what, k))
