@@ -409,6 +409,25 @@ describe("tekton backend: when and finally", () => {
     const err = compile(wfOf([c("a")], { onExit: [c("e", { when: eq({ kind: "workflow", field: "status" }, "Error") })] }));
     assert.match(err.errors.join("\n"), /"Error" has no Tekton counterpart/);
   });
+  test("a sequential exit handler runs as the steps of one finally Task", () => {
+    const failed = eq({ kind: "workflow", field: "status" }, "Failed");
+    const r = compile(
+      wfOf([c("a")], {
+        onExit: [c("x", { when: failed }), c("y", { when: failed, depends: on("x"), timeout: 30 }), c("z", { when: failed, depends: on("y") })],
+      }),
+    );
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.spec!.finally.length, 1);
+    const t = r.spec!.finally[0];
+    assert.equal(t.name, "x");
+    assert.deepEqual(t.when, [{ input: "$(tasks.status)", operator: "in", values: ["Failed"] }]);
+    assert.deepEqual(t.taskSpec.steps.map((s: { name: string }) => s.name), ["x", "y", "z"]);
+    assert.equal(t.taskSpec.steps[1].timeout, "30s");
+    const branchy = compile(wfOf([c("a")], { onExit: [c("x"), c("y", { depends: on("x") }), c("z", { depends: on("x") })] }));
+    assert.match(branchy.errors.join("\n"), /not a plain sequence/);
+    const ownWhen = compile(wfOf([c("a")], { onExit: [c("x"), c("y", { depends: on("x"), when: failed })] }));
+    assert.match(ownWhen.errors.join("\n"), /cannot have a condition of its own/);
+  });
 });
 
 // ---------------------------------------------------------------- fan-out

@@ -130,6 +130,8 @@ const TASK_NAME: NameRule = {
 /** Leaves room for the 5 characters `generateName` adds, so run names stay labels. */
 const PIPELINE_NAME: NameRule = { ...TASK_NAME, what: "pipeline name", maxLength: 57 };
 const TASK_DOC_NAME: NameRule = { ...TASK_NAME, what: "Task name" };
+/** Tekton prefixes step containers with `step-`. */
+const STEP_NAME: NameRule = { ...TASK_NAME, what: "step name", maxLength: 58 };
 /** Tekton prefixes sidecar containers with `sidecar-`. */
 const SIDECAR_NAME: NameRule = { ...TASK_NAME, what: "sidecar name", maxLength: 55 };
 
@@ -161,9 +163,11 @@ interface TaskInfo {
   final: boolean;
   runAfter: string[];
   statusWhen: WhenAtom[];
-  /** Result names: stdout (when some step reads it) and each declared output. */
+  /** Result names: stdout (when some step reads it) and each declared output (key: `step\noutput`). */
   stdoutResult?: string;
   readonly outputResults: Map<string, string>;
+  /** An exit handler that is a sequence of steps: one finally Task running them in order. */
+  chain?: PodStep[];
   /** Results declared `type: array` (a non-fanned-out producer feeding a matrix). */
   readonly arrayResults: Set<string>;
 }
@@ -236,16 +240,10 @@ class TektonCompiler {
     }
     this.checkParams();
     this.placeMain();
-    for (const s of wf.onExit ?? []) {
-      const t = this.tasks.get(s.name);
-      if (!t) continue;
-      t.final = true;
-      if (s.depends) {
-        this.error(s.loc, `exit handler step "${s.name}" waits for another exit handler step: exit handlers become finally tasks, which all start together and cannot wait for each other`);
-      }
-    }
+    this.placeExitHandler();
     this.planResults(steps);
-    const built = steps.filter((s) => this.tasks.has(s.name)).map((s) => this.pipelineTask(this.tasks.get(s.name)!));
+    const infos = [...new Set(steps.filter((s) => this.tasks.has(s.name)).map((s) => this.tasks.get(s.name)!))];
+    const built = infos.map((t) => this.pipelineTask(t));
     const docs: Json[] = [];
     const meta = (name: string | undefined, generate?: string): Json => {
       const m: Json = {};
@@ -291,6 +289,60 @@ class TektonCompiler {
     const run = this.pipelineRun(meta(undefined, `${this.pipelineName}-`));
     if (run) docs.push(run);
     return [{ path: `${this.pipelineName}.yaml`, content: toYamlDocuments(docs) }];
+  }
+
+  /**
+   * Exit handler steps become finally tasks, which all start together: steps that wait for
+   * each other are only expressible as a plain sequence, run as the steps of one Task.
+   */
+  private placeExitHandler(): void {
+    const exit = (this.wf.onExit ?? []).filter(isPodStep);
+    for (const s of exit) this.tasks.get(s.name)!.final = true;
+    if (!exit.some((s) => s.depends)) return;
+    const order = topoOrder(exit);
+    const byName = new Map(exit.map((s) => [s.name, s]));
+    const chain = order.map((n) => byName.get(n)!);
+    const isChain =
+      chain.length === exit.length &&
+      chain.every((s, i) =>
+        i === 0 ? !s.depends : s.depends?.kind === "on" && s.depends.status === "ok" && s.depends.step === chain[i - 1]!.name,
+      );
+    if (!isChain) {
+      for (const s of exit.filter((x) => x.depends)) {
+        this.error(
+          s.loc,
+          `exit handler step "${s.name}" waits for another exit handler step in a way that is not a plain sequence: exit handlers become finally tasks, which all start together and cannot wait for each other`,
+        );
+      }
+      return;
+    }
+    const first = chain[0]!;
+    const names = new Set(chain.map((s) => s.name));
+    for (const s of chain) {
+      const why = s.loop
+        ? "a fan-out"
+        : s.retry
+          ? "retries"
+          : s.volumeMounts?.length
+            ? "volume mounts"
+            : s.sidecars?.length
+              ? "sidecars"
+              : s.nodeSelector || s.tolerations?.length || s.affinity
+                ? "node placement"
+                : JSON.stringify(s.when) !== JSON.stringify(first.when)
+                  ? "a condition of its own"
+                  : this.stepValues(s).some((v) => refsOfValue(v).some((r) => (r.kind === "result" || r.kind === "output") && names.has(r.step)))
+                    ? "a value from an earlier exit handler step"
+                    : undefined;
+      if (why) {
+        this.error(
+          s.loc,
+          `exit handler step "${s.name}" is part of a sequence, which runs as the steps of one finally Task on Tekton, and a step there cannot have ${why}`,
+        );
+      }
+    }
+    const shared: TaskInfo = { ...this.tasks.get(first.name)!, chain };
+    for (const s of chain) this.tasks.set(s.name, shared);
   }
 
   // ------------------------------------------------------------ params
@@ -380,9 +432,11 @@ class TektonCompiler {
   private planResults(steps: readonly Step[]): void {
     for (const t of this.tasks.values()) {
       const table = new NameTable(RESULT_NAME, this.diag);
-      for (const o of t.step.outputs ?? []) {
-        if (o.path === undefined) continue;
-        t.outputResults.set(o.name, table.add(o.name, o.loc));
+      for (const st of t.chain ?? [t.step]) {
+        for (const o of st.outputs ?? []) {
+          if (o.path === undefined) continue;
+          t.outputResults.set(`${st.name}\n${o.name}`, table.add(o.name, o.loc));
+        }
       }
     }
     const stringUse = new Set<string>();
@@ -408,7 +462,7 @@ class TektonCompiler {
       const [step, out] = k.split("\n") as [string, string];
       const t = this.tasks.get(step);
       if (!t || t.step.loop) continue; // a fanned-out producer's string results are gathered into arrays by Tekton
-      const r = out === "" ? t.stdoutResult : t.outputResults.get(out);
+      const r = out === "" ? t.stdoutResult : t.outputResults.get(`${step}\n${out}`);
       if (r === undefined) continue;
       if (stringUse.has(k)) {
         this.error(
@@ -466,7 +520,7 @@ class TektonCompiler {
             why: `step "${r.step}" fans out: Tekton gathers a matrix task's results only as an array, which a step cannot read as the JSON list text (a fan-out over it is fine)`,
           };
         }
-        const res = r.kind === "result" ? p.stdoutResult : p.outputResults.get(r.output);
+        const res = r.kind === "result" ? p.stdoutResult : p.outputResults.get(`${r.step}\n${r.output}`);
         if (res === undefined) return { ok: false, why: `step "${r.step}" has no such output` };
         if (p.arrayResults.has(res)) return { ok: false, why: `this result of step "${r.step}" is an array (it feeds a fan-out)` };
         return { ok: true, value: `$(tasks.${p.name}.results.${res})` };
@@ -496,7 +550,8 @@ class TektonCompiler {
   // ------------------------------------------------------------ one task
 
   private pipelineTask(info: TaskInfo): { task: Json; spec: Json; info: TaskInfo } {
-    const s = info.step;
+    // The step being built (the first of an exit-handler chain, then each in turn).
+    let s: PodStep = info.step;
     const task: Json = { name: info.name };
     const params = new Map<string, BoundParam>();
     const paramNames = new Set<string>();
@@ -572,93 +627,105 @@ class TektonCompiler {
       return text;
     };
 
-    // ---- the step
-    const step: Json = { name: "main", image: literal(s.image, "image") };
-    if (s.imagePullPolicy) step.imagePullPolicy = s.imagePullPolicy;
-    if (s.workingDir !== undefined) step.workingDir = literal(s.workingDir, "working directory");
-    const outputs = (s.outputs ?? []).filter((o) => o.path !== undefined).map((o) => ({ path: o.path!, result: info.outputResults.get(o.name)! }));
-    const stdoutResult = info.stdoutResult;
-    // The words the wrapper passes to the program: command and args (container), args (script).
-    const programWords: readonly Value[] = s.kind === "script" ? (s.args ?? []) : [...(s.command ?? []), ...(s.args ?? [])];
-    const fanIn = this.fanIn(s, programWords);
-    const capture = stdoutResult !== undefined || outputs.length > 0 || fanIn !== undefined;
-    let fanInParam: string | undefined;
-    if (fanIn) {
-      fanInParam = bindArray(fanIn.ref, fanIn.value);
-    }
-    const words = (): string[] => {
-      const out = programWords.map((w, i) => (fanIn?.positions.includes(i) ? "" : kube(w)));
-      if (fanInParam !== undefined) out.push(`$(params.${fanInParam}[*])`);
-      return out;
-    };
-    const wrap = (source?: { text: string; interpreter: string[] }) =>
-      wrapperScript({
-        ...(source ? { source } : {}),
-        ...(stdoutResult !== undefined ? { stdoutResult } : {}),
-        ...(fanIn ? { fanIn: { words: programWords.length, positions: fanIn.positions } } : {}),
-        outputs,
-      });
-    if (s.kind === "script") {
-      const interp: string[] = [];
-      for (const c of s.command) {
-        if (typeof c === "string") interp.push(c);
-        else this.error(s.loc, `the interpreter command of script step "${s.name}" must be literal text on tekton (it becomes part of the script)`);
+    const matrixDollar = needsDollar;
+    const buildStep = (st: PodStep, stepName: string): { step: Json; sidecars: Json[] } => {
+      s = st;
+      needsDollar = st === info.step && matrixDollar;
+      // ---- the step
+      const step: Json = { name: stepName, image: literal(s.image, "image") };
+      if (s.imagePullPolicy) step.imagePullPolicy = s.imagePullPolicy;
+      if (s.workingDir !== undefined) step.workingDir = literal(s.workingDir, "working directory");
+      const outputs = (s.outputs ?? []).filter((o) => o.path !== undefined).map((o) => ({ path: o.path!, result: info.outputResults.get(`${s.name}\n${o.name}`)! }));
+      const stdoutResult = s === info.step ? info.stdoutResult : undefined;
+      // The words the wrapper passes to the program: command and args (container), args (script).
+      const programWords: readonly Value[] = s.kind === "script" ? (s.args ?? []) : [...(s.command ?? []), ...(s.args ?? [])];
+      const fanIn = this.fanIn(s, programWords);
+      const capture = stdoutResult !== undefined || outputs.length > 0 || fanIn !== undefined;
+      let fanInParam: string | undefined;
+      if (fanIn) {
+        fanInParam = bindArray(fanIn.ref, fanIn.value);
       }
-      const bang = shebang(interp, s.source);
-      step.script = !capture && bang !== undefined ? `${bang}\n${s.source}` : wrap({ text: s.source, interpreter: interp });
-      const args = words();
-      if (args.length) step.args = args;
-    } else if (capture) {
-      if (!s.command?.length) {
-        this.error(
-          s.loc,
-          `step "${s.name}" has outputs, a read stdout or a fan-in list but no command: on Tekton a wrapper must start the program to handle them, and it cannot start the image's own entrypoint; give the step a command`,
-        );
+      const words = (): string[] => {
+        const out = programWords.map((w, i) => (fanIn?.positions.includes(i) ? "" : kube(w)));
+        if (fanInParam !== undefined) out.push(`$(params.${fanInParam}[*])`);
+        return out;
+      };
+      const wrap = (source?: { text: string; interpreter: string[] }) =>
+        wrapperScript({
+          ...(source ? { source } : {}),
+          ...(stdoutResult !== undefined ? { stdoutResult } : {}),
+          ...(fanIn ? { fanIn: { words: programWords.length, positions: fanIn.positions } } : {}),
+          outputs,
+        });
+      if (s.kind === "script") {
+        const interp: string[] = [];
+        for (const c of s.command) {
+          if (typeof c === "string") interp.push(c);
+          else this.error(s.loc, `the interpreter command of script step "${s.name}" must be literal text on tekton (it becomes part of the script)`);
+        }
+        const bang = shebang(interp, s.source);
+        step.script = !capture && bang !== undefined ? `${bang}\n${s.source}` : wrap({ text: s.source, interpreter: interp });
+        const args = words();
+        if (args.length) step.args = args;
+      } else if (capture) {
+        if (!s.command?.length) {
+          this.error(
+            s.loc,
+            `step "${s.name}" has outputs, a read stdout or a fan-in list but no command: on Tekton a wrapper must start the program to handle them, and it cannot start the image's own entrypoint; give the step a command`,
+          );
+        }
+        step.script = wrap();
+        step.args = words();
+      } else {
+        if (s.command?.length) step.command = s.command.map(kube);
+        if (s.args?.length) step.args = s.args.map(kube);
       }
-      step.script = wrap();
-      step.args = words();
-    } else {
-      if (s.command?.length) step.command = s.command.map(kube);
-      if (s.args?.length) step.args = s.args.map(kube);
-    }
-    const env: Json[] = [];
-    for (const e of s.env ?? []) env.push({ name: e.name, value: kube(e.value) });
-    for (const e of s.secretEnv ?? []) env.push({ name: e.name, valueFrom: { secretKeyRef: { name: e.secret, key: e.key } } });
-    if (s.resources) {
-      const r: Json = {};
-      if (s.resources.requests) r.requests = { ...s.resources.requests };
-      if (s.resources.limits) r.limits = { ...s.resources.limits };
-      step.computeResources = r;
-    }
-    if (s.securityContext) step.securityContext = { ...s.securityContext };
+      const env: Json[] = [];
+      for (const e of s.env ?? []) env.push({ name: e.name, value: kube(e.value) });
+      for (const e of s.secretEnv ?? []) env.push({ name: e.name, valueFrom: { secretKeyRef: { name: e.secret, key: e.key } } });
+      if (s.resources) {
+        const r: Json = {};
+        if (s.resources.requests) r.requests = { ...s.resources.requests };
+        if (s.resources.limits) r.limits = { ...s.resources.limits };
+        step.computeResources = r;
+      }
+      if (s.securityContext) step.securityContext = { ...s.securityContext };
 
-    // ---- sidecars
-    const sidecars: Json[] = [];
-    const sidecarNames = new NameTable(SIDECAR_NAME, this.diag);
-    for (const sc of s.sidecars ?? []) {
-      const c: Json = { name: sidecarNames.add(sc.name, s.loc), image: literal(sc.image, `sidecar "${sc.name}" image`) };
-      if (sc.command?.length) c.command = sc.command.map(kube);
-      if (sc.args?.length) c.args = sc.args.map(kube);
-      const scEnv = (sc.env ?? []).map((e) => ({ name: e.name, value: kube(e.value) }));
-      if (scEnv.length) c.env = scEnv;
-      sidecars.push(c);
-      if (s.volumeMounts?.length && !sc.mirrorVolumeMounts) {
-        this.diag.warning(
-          "dropped",
-          `sidecar "${sc.name}" of step "${s.name}" does not mirror the step's volume mounts, but on target tekton every sidecar sees the Task's workspaces`,
-          s.loc,
-        );
+      // ---- sidecars
+      const sidecars: Json[] = [];
+      const sidecarNames = new NameTable(SIDECAR_NAME, this.diag);
+      for (const sc of s.sidecars ?? []) {
+        const c: Json = { name: sidecarNames.add(sc.name, s.loc), image: literal(sc.image, `sidecar "${sc.name}" image`) };
+        if (sc.command?.length) c.command = sc.command.map(kube);
+        if (sc.args?.length) c.args = sc.args.map(kube);
+        const scEnv = (sc.env ?? []).map((e) => ({ name: e.name, value: kube(e.value) }));
+        if (scEnv.length) c.env = scEnv;
+        sidecars.push(c);
+        if (s.volumeMounts?.length && !sc.mirrorVolumeMounts) {
+          this.diag.warning(
+            "dropped",
+            `sidecar "${sc.name}" of step "${s.name}" does not mirror the step's volume mounts, but on target tekton every sidecar sees the Task's workspaces`,
+            s.loc,
+          );
+        }
       }
-    }
-    const dollar = () => ({ name: DOLLAR_ENV, value: "$" });
-    if (needsDollar) {
-      if ((s.env ?? []).some((e) => e.name === DOLLAR_ENV) || (s.secretEnv ?? []).some((e) => e.name === DOLLAR_ENV)) {
-        this.error(s.loc, `step "${s.name}" defines env var ${DOLLAR_ENV}, which the tekton backend needs to keep "$" literal; rename it`);
+      const dollar = () => ({ name: DOLLAR_ENV, value: "$" });
+      if (needsDollar) {
+        if ((s.env ?? []).some((e) => e.name === DOLLAR_ENV) || (s.secretEnv ?? []).some((e) => e.name === DOLLAR_ENV)) {
+          this.error(s.loc, `step "${s.name}" defines env var ${DOLLAR_ENV}, which the tekton backend needs to keep "$" literal; rename it`);
+        }
+        env.unshift(dollar());
+        for (const c of sidecars) c.env = [dollar(), ...((c.env as Json[] | undefined) ?? [])];
       }
-      env.unshift(dollar());
-      for (const c of sidecars) c.env = [dollar(), ...((c.env as Json[] | undefined) ?? [])];
-    }
-    if (env.length) step.env = env;
+      if (env.length) step.env = env;
+      if (info.chain && st.timeout !== undefined) step.timeout = durationText(st.timeout);
+      return { step, sidecars };
+    };
+    const chain = info.chain ?? [info.step];
+    const stepNames = new NameTable(STEP_NAME, this.diag);
+    const builtSteps = chain.map((st) => buildStep(st, info.chain ? stepNames.add(st.name, st.loc) : "main"));
+    s = info.step;
+    const sidecars = builtSteps.flatMap((b) => b.sidecars);
 
     // ---- workspaces (volumes)
     const taskWorkspaces: Json[] = [];
@@ -698,7 +765,7 @@ class TektonCompiler {
     }
     if (when.length) task.when = when.map((a) => ({ input: a.input, operator: a.operator, values: [...a.values] }));
     if (s.retry) task.retries = s.retry.limit;
-    if (s.timeout !== undefined) task.timeout = durationText(s.timeout);
+    if (s.timeout !== undefined && !info.chain) task.timeout = durationText(s.timeout);
     if (bindings.length) task.workspaces = bindings;
     if (params.has(refKey({ kind: "workflow", field: "status" }))) {
       this.diag.warning(
@@ -716,13 +783,15 @@ class TektonCompiler {
     if (allParams.length) spec.params = [...new Set(allParams)].map((name) => ({ name, type: arrays.has(name) ? "array" : "string" }));
     const results: Json[] = [];
     if (info.stdoutResult !== undefined) results.push(this.resultDecl(info, info.stdoutResult, `standard output of step ${s.name}`));
-    for (const o of s.outputs ?? []) {
-      const r = info.outputResults.get(o.name);
-      if (r !== undefined) results.push(this.resultDecl(info, r, `output ${o.name} of step ${s.name}`));
+    for (const st of chain) {
+      for (const o of st.outputs ?? []) {
+        const r = info.outputResults.get(`${st.name}\n${o.name}`);
+        if (r !== undefined) results.push(this.resultDecl(info, r, `output ${o.name} of step ${st.name}`));
+      }
     }
     if (results.length) spec.results = results;
     if (taskWorkspaces.length) spec.workspaces = taskWorkspaces;
-    spec.steps = [step];
+    spec.steps = builtSteps.map((b) => b.step);
     if (sidecars.length) spec.sidecars = sidecars;
     return { task, spec, info };
   }
@@ -738,7 +807,7 @@ class TektonCompiler {
       if (typeof w === "string" || (w.kind !== "result" && w.kind !== "output")) return;
       const p = this.tasks.get(w.step);
       if (!p?.step.loop || p.final) return;
-      const res = w.kind === "result" ? p.stdoutResult : p.outputResults.get(w.output);
+      const res = w.kind === "result" ? p.stdoutResult : p.outputResults.get(`${w.step}\n${w.output}`);
       if (res === undefined) return;
       if (found && refKey(found.ref) !== refKey(w)) {
         this.error(s.loc, `step "${s.name}" reads the gathered outputs of two fan-outs; on Tekton one step can read one fan-in list`);
@@ -793,7 +862,7 @@ class TektonCompiler {
     if (src.kind === "param") value = `$(params.${src.name}[*])`;
     else {
       const p = this.tasks.get(src.step);
-      const res = p && (src.kind === "result" ? p.stdoutResult : p.outputResults.get(src.output));
+      const res = p && (src.kind === "result" ? p.stdoutResult : p.outputResults.get(`${src.step}\n${src.output}`));
       if (!p || res === undefined) this.error(s.loc, `step "${s.name}" fans out over an output that step "${src.step}" does not produce`);
       else if (p.final) this.error(s.loc, `step "${s.name}" fans out over a result of step "${src.step}", which runs in finally; no task can read it`);
       else value = `$(tasks.${p.name}.results.${res}[*])`;
