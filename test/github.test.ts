@@ -14,6 +14,7 @@ import { githubBackend, githubSecretName } from "../backends/github/github-backe
 import { shortestCronGap } from "../backends/github/cron.js";
 import { stringLiteral, templateText } from "../backends/github/expressions.js";
 import { EMIT_OUTPUT_FN, heredocDelimiter, plainWord } from "../backends/github/shell.js";
+import { checkCapabilities } from "../src/compile.js";
 import { DiagnosticBag } from "../src/diagnostics.js";
 import type { Step, WorkflowIR } from "../src/ir/types.js";
 import { readTree } from "./helpers/golden.js";
@@ -148,6 +149,33 @@ describe("github backend: mappings", () => {
     const { doc } = compile(workflow([py, js]));
     assert.equal(doc!.jobs.p.steps[0].shell, "python");
     assert.equal(doc!.jobs.j.steps[0].shell, "node {0}");
+  });
+});
+
+describe("github backend: refusals", () => {
+  test("constructs GitHub cannot express are refused by the driver, naming feature, target and line", () => {
+    const at = (line: number) => ({ file: "x.ts", line, col: 1 });
+    const wf = workflow([
+      { kind: "while", name: "again", loc: at(2), condition: { kind: "compare", op: "eq", left: "a", right: "b" }, body: [container("inner")] } as Step,
+      { kind: "resource", name: "job", loc: at(3), action: "create", manifest: "kind: Job" } as Step,
+      { kind: "templateRef", name: "call", loc: at(4), ref: { name: "t", template: "x" } } as Step,
+      container("srv", { loc: at(5), daemon: true, volumeMounts: [{ volume: "v", mountPath: "/v" }], nodeSelector: { a: "b" } }),
+    ]);
+    const diags = checkCapabilities(wf, githubBackend).filter((d) => d.severity === "error");
+    const lines = diags.map((d) => `${d.loc?.line} ${/^(.*?), used by/.exec(d.message)![1]}`);
+    assert.deepEqual(lines.sort(), [
+      "2 a loop that repeats while a condition holds (execWhile)",
+      "3 a Kubernetes resource step (runJob)",
+      "4 a call to a template of an installed workflow template (runTemplate)",
+      "5 a daemon step that keeps running while later steps run (daemon)",
+      "5 a node selector (nodeSelector)",
+      "5 a volume mounted into a step (volumeMounts)",
+    ]);
+    for (const d of diags) assert.match(d.message, /on target github: ./);
+  });
+  test("retries are emulated, and the driver says so", () => {
+    const diags = checkCapabilities(workflow([container("a", { retry: { limit: 2 } })]), githubBackend);
+    assert.ok(diags.some((d) => d.severity === "warning" && /retries .* target github: .*loop/.test(d.message)));
   });
 });
 
