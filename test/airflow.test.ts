@@ -342,6 +342,61 @@ describe("airflow backend", () => {
     assert.equal(run("airflow", "coin-flip", "tails__when", { "flip-coin": { result: "heads", outputs: {} } }).value, false);
   });
 
+  test("bash goldens run end to end with Airflow's trigger rule, short-circuit, mapping and XCom semantics", () => {
+    if (spawnSync("python3", ["-c", "import jinja2"]).status !== 0) return;
+    type Run = Record<string, { state: string; stdout: string[]; instances: number }>;
+    const run = (fixture: string): Run => JSON.parse(python([script("mini_dag_test.py"), goldenFiles.find((g) => g.dir === "airflow-bash" && g.rel.startsWith(`${fixture}/`))!.abs]));
+    const states = (r: Run) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.state]));
+    const conditions = run("conditions");
+    assert.equal(conditions.deploy!.state, "success");
+    assert.equal(conditions.deploy!.stdout[0], "deploying to staging\n");
+    assert.equal(conditions.announce!.state, "skipped");
+    const exit = run("exit-handler");
+    assert.deepEqual(states(exit), {
+      A: "success", B: "success", C: "success", celebrate__when: "success", celebrate: "success",
+      "page-oncall__when": "success", "page-oncall": "skipped", cleanup: "success", couler_workflow_failed: "skipped",
+    });
+    assert.equal(exit.cleanup!.stdout[0], "status=Succeeded\n");
+    const map = run("map");
+    assert.equal(map.square!.instances, 4);
+    assert.equal(map.sum!.stdout[0], 'squares: ["1", "4", "9", "16"]\n');
+    assert.deepEqual(run("map-dynamic").process!.stdout, ["a\n"]);
+    // A fails: B (A.Failed) and D (any end) run, C (A.Succeeded) does not, E (after B and D) runs
+    assert.deepEqual(states(run("depends-failure")), { A: "failed", B: "success", C: "upstream_failed", D: "success", E: "success" });
+    const po = run("params-outputs");
+    assert.equal(po.evaluate!.stdout[0], "0.93 >= 0.9 for s3://models/latest\n");
+    assert.equal(po.publish!.stdout[0], "model=s3://models/latest log=trained 2024-01-01\n");
+    assert.equal(run("mixed")["notify-failure"]!.state, "skipped");
+    const coin = run("coin-flip");
+    assert.deepEqual([coin.heads!.state, coin.tails!.state].sort(), ["skipped", "success"]);
+    assert.equal(coin.report!.state, "success");
+  });
+
+  test("after a failed step the exit handler sees Failed and the run still fails", () => {
+    if (spawnSync("python3", ["-c", "import jinja2"]).status !== 0) return;
+    const status = { kind: "workflow" as const, field: "status" as const };
+    const wf = base([{ kind: "container", name: "a", loc, image: "x", command: ["sh", "-c", "exit 1"] }], {
+      onExit: [
+        { kind: "container", name: "ok", loc, image: "x", command: ["echo", "ok"], when: { kind: "compare", op: "eq", left: status, right: "Succeeded" } },
+        { kind: "container", name: "page", loc, image: "x", command: ["echo", { kind: "concat", parts: ["status=", status] }] },
+      ],
+    });
+    const { files, diags } = compile(wf, { operator: "bash" });
+    assert.deepEqual(diags, []);
+    const dir = mkdtempSync(join(tmpdir(), "couler-af-exit-"));
+    try {
+      const file = join(dir, "w.py");
+      writeFileSync(file, files[0]!.content);
+      const r = JSON.parse(python([script("mini_dag_test.py"), file]));
+      assert.equal(r.a.state, "failed");
+      assert.equal(r.ok.state, "skipped");
+      assert.equal(r.page.stdout[0], "status=Failed\n");
+      assert.equal(r.couler_workflow_failed.state, "failed");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("templates are found from dist and the couler bin", () => {
     const r = spawnSync(process.execPath, [repoPath("dist", "src", "cli", "main.js"), "compile", repoPath("fixtures", "hello.ts"), "--target", "airflow", "--airflow-operator", "bash", "--airflow-version", "3"], { encoding: "utf8", cwd: tmpdir() });
     assert.equal(r.status, 0, r.stderr);

@@ -45,6 +45,7 @@ except ImportError:  # the syntax check needs Jinja; the rest does not
     JINJA = None
 problems = []
 current = []
+loaded = []
 
 
 def check_templates(what, kwargs):
@@ -106,16 +107,21 @@ class Partial:
         self.op, self.kwargs = op, kwargs
 
     def expand_kwargs(self, rows):
+        self.rows = rows
         if isinstance(rows, list):
             for row in rows:
                 check(self.op + ".expand_kwargs row", row, OPS[self.op] - {"task_id"})
         elif not (isinstance(rows, tuple) and rows[0] == "xcom"):
             problems.append("expand_kwargs takes a list of dicts or a task's .output")
-        return Task(self.op, self.kwargs)
+        t = Task(self.op, self.kwargs)
+        t.rows = rows
+        return t
 
 
 def operator(name):
     class Op(Task):
+        rows = None
+
         def __init__(self, **kwargs):
             check(name, kwargs, OPS[name])
             Task.__init__(self, name, kwargs)
@@ -132,6 +138,7 @@ def operator(name):
 class DAG:
     def __init__(self, **kwargs):
         check("DAG", kwargs, DAG_ARGS)
+        self.kwargs = kwargs
         if kwargs.get("schedule") is not None:
             for k, p in (kwargs.get("params") or {}).items():
                 if not p.has_default:
@@ -140,6 +147,7 @@ class DAG:
 
     def __enter__(self):
         current.append(self)
+        loaded.append(self)
         return self
 
     def __exit__(self, *exc):
@@ -150,6 +158,7 @@ class DAG:
 class Param:
     def __init__(self, *default, type=None, description=None):
         self.has_default = bool(default)
+        self.default = default[0] if default else None
         if len(default) > 1:
             problems.append("Param takes one default")
 
@@ -191,14 +200,28 @@ def install(version):
         module("airflow.models.param", Param=Param)
 
 
-out = {}
-for path in sys.argv[1:]:
+def load(path):
+    """(the DAG stand-in, its module namespace, problems) for one generated file."""
+    global problems
     problems = []
+    del loaded[:]
     source = open(path, encoding="utf-8").read()
     install("3" if "target airflow 3." in source.splitlines()[0] else "2")
-    try:
-        exec(compile(source, path, "exec"), {"__name__": "dag_file"})
-    except Exception as e:
-        problems.append("%s: %s" % (type(e).__name__, e))
-    out[path] = problems
-print(json.dumps(out, sort_keys=True))
+    namespace = {"__name__": "dag_file"}
+    exec(compile(source, path, "exec"), namespace)
+    return loaded[0], namespace, problems
+
+
+def main():
+    out = {}
+    for path in sys.argv[1:]:
+        try:
+            _, _, found = load(path)
+        except Exception as e:
+            found = problems + ["%s: %s" % (type(e).__name__, e)]
+        out[path] = found
+    print(json.dumps(out, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
