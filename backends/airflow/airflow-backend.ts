@@ -337,7 +337,16 @@ class AirflowCompiler {
       this.imports.add("timedelta");
       kw.push(["dagrun_timeout", call("timedelta", [["seconds", lit(c.timeout)]])]);
     }
-    if (c.parallelism !== undefined) kw.push(["max_active_tasks", lit(c.parallelism)]);
+    if (c.parallelism !== undefined) {
+      kw.push(["max_active_tasks", lit(c.parallelism)]);
+      const oneRun = cron?.concurrencyPolicy === "Forbid" || cron?.concurrencyPolicy === "Replace";
+      if (!oneRun) {
+        this.diags.warning("approximated", `workflow parallelism ${c.parallelism} becomes max_active_tasks on target airflow, which counts the tasks of all active runs of the DAG together, not of one run`, wf.loc);
+      }
+    }
+    if ((c.podGC === "OnWorkflowCompletion" || c.podGC === "OnWorkflowSuccess") && this.o.operator !== "bash") {
+      this.diags.warning("approximated", `podGC ${c.podGC} is approximated on target airflow: KubernetesPodOperator deletes each pod when its task ends, not when the run ends`, wf.loc);
+    }
     if (wf.params.length) {
       this.imports.add("Param");
       kw.push([
