@@ -127,6 +127,31 @@ const PERMISSION_SCOPES = [
 ];
 
 const MAX_MATRIX = 256;
+/** GitHub refuses a string holding `${{` whose expression (a `format(...)` of its parts) is longer. */
+const MAX_EXPRESSION = 21000;
+
+/**
+ * The length of the expression GitHub makes of a string holding `${{`: literal parts with
+ * `'`, `{` and `}` doubled inside `format('...')`, plus each expression.
+ */
+export function expressionLength(s: string): number {
+  let n = "format('')".length;
+  let i = 0;
+  for (;;) {
+    const start = s.indexOf("${{", i);
+    const lit = s.slice(i, start < 0 ? s.length : start);
+    n += lit.length + (lit.match(/['{}]/g)?.length ?? 0);
+    if (start < 0) return n;
+    let j = start + 3;
+    let quoted = false;
+    for (; j < s.length; j++) {
+      if (s[j] === "'") quoted = !quoted;
+      else if (!quoted && s[j] === "}" && s[j - 1] === "}") break;
+    }
+    n += j - 1 - (start + 3) + 5;
+    i = j + 1;
+  }
+}
 const MAX_FILE_BYTES = 512 * 1024;
 
 type Json = Record<string, unknown>;
@@ -257,6 +282,7 @@ class GithubCompiler {
       if (plan.collector) jobs[plan.collector] = this.collectorJob(plan);
     }
     doc.jobs = jobs;
+    this.checkExpressions({ on: doc.on, concurrency: doc.concurrency, runsOn: this.runsOn }, `workflow "${wf.name}"`, wf.loc);
     const content = toYaml(doc);
     const bytes = Buffer.byteLength(content, "utf8");
     if (bytes > MAX_FILE_BYTES) {
@@ -682,7 +708,25 @@ class GithubCompiler {
     }
     for (const st of this.outputArtifactSteps(s, plan)) add(st);
     job.steps = steps;
+    this.checkExpressions(job, `step "${s.name}"`, s.loc);
     return job;
+  }
+
+  /** Every string of `value` that GitHub turns into an expression must stay under its length cap. */
+  private checkExpressions(value: unknown, where: string, loc: Loc): void {
+    const walk = (v: unknown): void => {
+      if (typeof v === "string") {
+        if (v.includes("${{") && expressionLength(v) > MAX_EXPRESSION) {
+          this.error(
+            "too-long",
+            `${where}: a value of ${v.length} characters holds \${{ and would become a GitHub expression longer than ${MAX_EXPRESSION} characters; shorten it or drop the \${{`,
+            loc,
+          );
+        }
+      } else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === "object") Object.values(v).forEach(walk);
+    };
+    walk(value);
   }
 
   private timeoutMinutes(s: Step): number | undefined {
@@ -774,7 +818,8 @@ class GithubCompiler {
       );
     }
     // The plain form: the runner itself runs the source with the interpreter.
-    if (s.kind === "script" && !s.args?.length && !capture && !retry && s.workingDir === undefined && command.length > 0) {
+    const hasOpen = s.kind === "script" && s.source.includes("${{");
+    if (s.kind === "script" && !hasOpen && !s.args?.length && !capture && !retry && s.workingDir === undefined && command.length > 0) {
       const words = command.filter((c): c is string => typeof c === "string");
       if (words.length === command.length && words.every((w, i) => plainWord(w, i === 0))) {
         const shell = words.length === 1 && words[0] === "python" ? "python" : `${words.join(" ")} {0}`;
@@ -794,8 +839,15 @@ class GithubCompiler {
     const argv: string[] = [];
     command.forEach((c, i) => argv.push(word(c, i, i === 0)));
     if (s.kind === "script") {
-      const delim = heredocDelimiter(s.source);
-      lines.push(`cat > "$RUNNER_TEMP/couler-script" <<'${delim}'`, ...s.source.replace(/\n$/, "").split("\n"), delim);
+      if (hasOpen) {
+        // A run text holding `${{` becomes one GitHub expression, capped at 21000 characters;
+        // base64 text holds no `$`, so the source travels encoded (the delimiter has `_`, which base64 never uses).
+        const b64 = Buffer.from(s.source, "utf8").toString("base64").match(/.{1,76}/g) ?? [];
+        lines.push(`base64 -d > "$RUNNER_TEMP/couler-script" <<'COULER_SCRIPT_EOF'`, ...b64, "COULER_SCRIPT_EOF");
+      } else {
+        const delim = heredocDelimiter(s.source);
+        lines.push(`cat > "$RUNNER_TEMP/couler-script" <<'${delim}'`, ...s.source.replace(/\n$/, "").split("\n"), delim);
+      }
       argv.push('"$RUNNER_TEMP/couler-script"');
     }
     (s.args ?? []).forEach((a, i) => argv.push(word(a, command.length + i + (s.kind === "script" ? 1 : 0), argv.length === 0)));
