@@ -430,6 +430,55 @@ describe("tekton backend: when and finally", () => {
   });
 });
 
+describe("tekton backend: artifacts", () => {
+  test("an artifact passes through the per-run artifacts workspace", () => {
+    const r = compile(
+      wfOf([
+        c("build", { command: ["make"], outputArtifacts: [{ name: "bin", path: "/out", loc }] }),
+        c("test", { depends: on("build"), command: ["/opt/bin/app"], inputArtifacts: [{ name: "bin", path: "/opt/bin", from: { kind: "step", step: "build", artifact: "bin" }, loc }] }),
+      ]),
+      { "artifact-size": "5Gi" },
+    );
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.spec!.workspaces, [{ name: "couler-artifacts" }]);
+    for (const name of ["build", "test"]) {
+      const t = task(r.spec, name);
+      assert.deepEqual(t.workspaces, [{ name: "couler-artifacts", workspace: "couler-artifacts" }]);
+      assert.deepEqual(t.taskSpec.workspaces, [{ name: "couler-artifacts" }]);
+    }
+    assert.match(task(r.spec, "build").taskSpec.steps[0].script, /cp -R \/out "\$\(workspaces\.couler-artifacts\.path\)"\/build\/bin/);
+    const run = r.docs.find((d) => d.kind === "PipelineRun") as any;
+    assert.deepEqual(run.spec.workspaces, [
+      { name: "couler-artifacts", volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } } } } },
+    ]);
+    assert.match(r.warnings.join("\n"), /kept on the run's own volume/);
+    const looped = compile(wfOf([c("b", { loop: { kind: "items", items: [["1"]] }, outputArtifacts: [{ name: "x", path: "/x", loc }] })]));
+    assert.match(looped.errors.join("\n"), /fans out and keeps an artifact/);
+  });
+  test("the wrappers copy a folder and a file artifact through the workspace", { skip: !existsSync("/bin/sh") }, () => {
+    const root = mkdtempSync(join(tmpdir(), "couler-art-"));
+    try {
+      const ws = join(root, "ws");
+      const run = (script: string, args: string[]) => {
+        const file = join(root, "script");
+        writeFileSync(file, script.replaceAll("$(workspaces.couler-artifacts.path)", ws), { mode: 0o755 });
+        return spawnSync(file, args, { encoding: "utf8" });
+      };
+      const out = join(root, "out dir");
+      const produce = wrapperScript({ outputs: [], artifacts: { workspace: "$(workspaces.couler-artifacts.path)", inputs: [], outputs: [{ path: out, to: "build/bin" }, { path: join(out, "app"), to: "build/one" }] } });
+      const p1 = run(produce, ["/bin/sh", "-c", 'mkdir -p "$1" && echo hi > "$1/app"', "sh", out]);
+      assert.equal(p1.status, 0, p1.stderr);
+      const into = join(root, "in", "place");
+      const consume = wrapperScript({ outputs: [], artifacts: { workspace: "$(workspaces.couler-artifacts.path)", inputs: [{ from: "build/bin", path: into }, { from: "build/one", path: join(root, "f", "app.txt") }], outputs: [] } });
+      const p2 = run(consume, ["/bin/sh", "-c", 'cat "$1/app" "$2"', "sh", into, join(root, "f", "app.txt")]);
+      assert.equal(p2.status, 0, p2.stderr);
+      assert.equal(p2.stdout, "hi\nhi\n");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 // ---------------------------------------------------------------- fan-out
 
 describe("tekton backend: matrix", () => {

@@ -66,12 +66,9 @@ const capabilities: Capabilities = {
   "exit-handler": "yes",
   "workflow-status": "yes",
   "workflow-name": "yes",
-  "artifact-passing": {
-    unsupported:
-      "Tekton has no artifact store to pass files between tasks; mount a shared volume (addVolume / createWorkflowVolume: a workspace on Tekton) in both steps instead",
-  },
+  "artifact-passing": "yes",
   "output-artifact": {
-    unsupported: "Tekton has no default artifact store; write the files to a mounted volume (a workspace on Tekton) or upload them in the step",
+    warn: "Tekton has no artifact store: the artifact is kept on the run's own volume (the couler-artifacts workspace, a claim the PipelineRun creates), which lives only as long as the PipelineRun",
   },
   "artifact-store": {
     unsupported: "Tekton does not fetch from or upload to S3, GCS or OSS by itself; copy the files in the step (e.g. with the cloud's CLI image), or use a volume",
@@ -144,6 +141,9 @@ const RESULT_NAME: NameRule = {
 };
 
 const PARAM_NAME = /^[A-Za-z_][-A-Za-z0-9_]*$/;
+
+/** The workspace (a per-run claim) through which artifacts pass from step to step. */
+const ARTIFACT_WS = "couler-artifacts";
 
 type Json = Record<string, unknown>;
 type PodStep = ContainerStep | ScriptStep;
@@ -242,6 +242,11 @@ class TektonCompiler {
     this.placeMain();
     this.placeExitHandler();
     this.planResults(steps);
+    for (const t of new Set(this.tasks.values())) {
+      if (t.step.loop && t.step.outputArtifacts?.some((a) => !a.store)) {
+        this.error(t.step.loc, `step "${t.step.name}" fans out and keeps an artifact: on Tekton every instance would write the same place in the artifacts workspace`);
+      }
+    }
     const infos = [...new Set(steps.filter((s) => this.tasks.has(s.name)).map((s) => this.tasks.get(s.name)!))];
     const built = infos.map((t) => this.pipelineTask(t));
     const docs: Json[] = [];
@@ -279,7 +284,14 @@ class TektonCompiler {
       });
     }
     const volumes = wf.config.volumes ?? [];
-    if (volumes.length) pspec.workspaces = volumes.map((v) => ({ name: v.name }));
+    const wsDecls = volumes.map((v) => ({ name: v.name }));
+    if (this.usesArtifacts()) {
+      if (volumes.some((v) => v.name === ARTIFACT_WS)) {
+        this.error(wf.loc, `volume "${ARTIFACT_WS}" has the name the tekton backend gives the workspace that carries artifacts; rename the volume`);
+      }
+      wsDecls.push({ name: ARTIFACT_WS });
+    }
+    if (wsDecls.length) pspec.workspaces = wsDecls;
     if (pipelineTasks.length === 0) {
       this.error(wf.loc, "a Tekton Pipeline needs at least one task outside finally, but every step here runs in finally");
     }
@@ -321,6 +333,8 @@ class TektonCompiler {
     for (const s of chain) {
       const why = s.loop
         ? "a fan-out"
+        : s.outputArtifacts?.length || s.inputArtifacts?.length
+          ? "artifacts"
         : s.retry
           ? "retries"
           : s.volumeMounts?.length
@@ -637,10 +651,11 @@ class TektonCompiler {
       if (s.workingDir !== undefined) step.workingDir = literal(s.workingDir, "working directory");
       const outputs = (s.outputs ?? []).filter((o) => o.path !== undefined).map((o) => ({ path: o.path!, result: info.outputResults.get(`${s.name}\n${o.name}`)! }));
       const stdoutResult = s === info.step ? info.stdoutResult : undefined;
+      const artifacts = this.artifactsOf(info, s);
       // The words the wrapper passes to the program: command and args (container), args (script).
       const programWords: readonly Value[] = s.kind === "script" ? (s.args ?? []) : [...(s.command ?? []), ...(s.args ?? [])];
       const fanIn = this.fanIn(s, programWords);
-      const capture = stdoutResult !== undefined || outputs.length > 0 || fanIn !== undefined;
+      const capture = stdoutResult !== undefined || outputs.length > 0 || fanIn !== undefined || artifacts !== undefined;
       let fanInParam: string | undefined;
       if (fanIn) {
         fanInParam = bindArray(fanIn.ref, fanIn.value);
@@ -655,6 +670,7 @@ class TektonCompiler {
           ...(source ? { source } : {}),
           ...(stdoutResult !== undefined ? { stdoutResult } : {}),
           ...(fanIn ? { fanIn: { words: programWords.length, positions: fanIn.positions } } : {}),
+          ...(artifacts ? { artifacts } : {}),
           outputs,
         });
       if (s.kind === "script") {
@@ -671,7 +687,7 @@ class TektonCompiler {
         if (!s.command?.length) {
           this.error(
             s.loc,
-            `step "${s.name}" has outputs, a read stdout or a fan-in list but no command: on Tekton a wrapper must start the program to handle them, and it cannot start the image's own entrypoint; give the step a command`,
+            `step "${s.name}" has outputs, artifacts, a read stdout or a fan-in list but no command: on Tekton a wrapper must start the program to handle them, and it cannot start the image's own entrypoint; give the step a command`,
           );
         }
         step.script = wrap();
@@ -741,6 +757,11 @@ class TektonCompiler {
       const b: Json = { name: n, workspace: m.volume };
       if (m.subPath !== undefined) b.subPath = literal(m.subPath, "volume subPath");
       bindings.push(b);
+    }
+
+    if (chain.some((st) => this.artifactsOf(info, st))) {
+      taskWorkspaces.push({ name: ARTIFACT_WS });
+      bindings.push({ name: ARTIFACT_WS, workspace: ARTIFACT_WS });
     }
 
     // ---- the pipeline task
@@ -826,6 +847,22 @@ class TektonCompiler {
     return found;
   }
 
+  /** The artifacts a step passes through the artifacts workspace, if any. */
+  private artifactsOf(info: TaskInfo, s: PodStep): { workspace: string; inputs: { from: string; path: string }[]; outputs: { path: string; to: string }[] } | undefined {
+    const outputs = (s.outputArtifacts ?? []).filter((a) => !a.store).map((a) => ({ path: a.path, to: `${info.name}/${a.name}` }));
+    const inputs: { from: string; path: string }[] = [];
+    for (const a of s.inputArtifacts ?? []) {
+      if (a.from.kind !== "step") continue;
+      const p = this.tasks.get(a.from.step);
+      if (p) inputs.push({ from: `${p.name}/${a.from.artifact}`, path: a.path });
+    }
+    return outputs.length || inputs.length ? { workspace: `$(workspaces.${ARTIFACT_WS}.path)`, inputs, outputs } : undefined;
+  }
+
+  private usesArtifacts(): boolean {
+    return [...this.tasks.values()].some((t) => (t.chain ?? [t.step]).some((s) => this.artifactsOf(t, s)));
+  }
+
   private resultDecl(info: TaskInfo, name: string, description: string): Json {
     const out: Json = { name, description };
     if (info.arrayResults.has(name)) out.type = "array";
@@ -905,6 +942,12 @@ class TektonCompiler {
       return { name: v.name, volumeClaimTemplate: { spec } };
     });
 
+    if (this.usesArtifacts()) {
+      workspaces.push({
+        name: ARTIFACT_WS,
+        volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: this.ctx.options["artifact-size"] ?? "1Gi" } } } },
+      });
+    }
     if (!this.withRun) {
       const dropped: string[] = [];
       if (c.timeout !== undefined) dropped.push("the workflow timeout (spec.timeouts.pipeline)");
@@ -972,6 +1015,10 @@ export const tektonBackend: Backend = {
     "condition-image": {
       description: "the image (with sh and awk) of the helper step that evaluates a condition Tekton's when expressions cannot state",
       default: "busybox:1.36",
+    },
+    "artifact-size": {
+      description: "the size of the per-run volume (couler-artifacts workspace) that carries artifacts between steps",
+      default: "1Gi",
     },
     "max-matrix": {
       description: "the cluster's default-max-matrix-combinations-count: the most instances one fan-out may have",

@@ -8,6 +8,7 @@
  * stderr and file descriptors; its stdout is teed, and its exit code is the step's.
  * The wrapper needs `/bin/sh` (and `tee`, `cat`, `cp`, `mktemp`) in the step's image.
  */
+import { posix } from "node:path";
 import { shWord, tektonInert } from "./escape.js";
 
 export interface WrapperSpec {
@@ -22,6 +23,16 @@ export interface WrapperSpec {
    * results of a fan-out, which become one JSON list of strings at each of `positions`.
    */
   readonly fanIn?: { readonly words: number; readonly positions: readonly number[] };
+  /**
+   * Artifacts passed through a shared workspace: each input is copied from
+   * `<workspace>/<from>` to its path before the program starts; each output is copied from
+   * its path to `<workspace>/<to>` after it succeeds.
+   */
+  readonly artifacts?: {
+    readonly workspace: string;
+    readonly inputs: readonly { readonly from: string; readonly path: string }[];
+    readonly outputs: readonly { readonly path: string; readonly to: string }[];
+  };
 }
 
 /** A delimiter line that does not occur in `text`. */
@@ -80,6 +91,13 @@ export function wrapperScript(w: WrapperSpec): string {
   const lines: string[] = ["#!/bin/sh", "# couler: runs the step's program and keeps what it produces as Tekton results"];
   let run = `"$@"`;
   if (w.fanIn) lines.push(...fanInLines(w.fanIn.words, w.fanIn.positions));
+  const ws = w.artifacts?.workspace;
+  for (const a of w.artifacts?.inputs ?? []) {
+    // A folder's contents land at the path (merged into what is there); a file lands as the path.
+    const from = `"${ws}"/${shWord(a.from)}`;
+    const to = shWord(a.path);
+    lines.push(`if [ -d ${from} ]; then mkdir -p ${to} && cp -R ${from}/. ${to}; else mkdir -p ${shWord(posix.dirname(a.path))} && cp ${from} ${to}; fi || exit 1`);
+  }
   if (w.source) {
     // /workspace is Tekton's own emptyDir: writable even with a read-only root filesystem.
     lines.push("src=`mktemp 2>/dev/null || mktemp -p /workspace`");
@@ -103,6 +121,10 @@ export function wrapperScript(w: WrapperSpec): string {
   lines.push(`if [ "$rc" -ne 0 ]; then exit "$rc"; fi`);
   for (const o of w.outputs) {
     lines.push(`cp ${shWord(o.path)} "$(results.${o.result}.path)" || exit 1`);
+  }
+  for (const a of w.artifacts?.outputs ?? []) {
+    const to = `"${ws}"/${shWord(a.to)}`;
+    lines.push(`rm -rf ${to} && mkdir -p "${ws}"/${shWord(posix.dirname(a.to))} && cp -R ${shWord(a.path)} ${to} || exit 1`);
   }
   if (w.stdoutResult !== undefined) {
     const r = `"$(results.${w.stdoutResult}.path)"`;
