@@ -133,6 +133,14 @@ describe("github backend: mappings", () => {
     assert.ok(compile(workflow([container("a")]), { permissions: "root:write" }).diagnostics.some((d) => d.code === "invalid-option"));
   });
 
+  test("resource limits become docker options; requests are dropped with a warning", () => {
+    const { doc, diagnostics } = compile(
+      workflow([container("a", { resources: { limits: { cpu: "500m", memory: "1Gi" }, requests: { cpu: "100m" } } })]),
+    );
+    assert.equal(doc!.jobs.a.container.options, "--cpus 0.5 --memory 1073741824");
+    assert.ok(diagnostics.some((d) => d.code === "dropped" && /requests/.test(d.message)));
+  });
+
   test("a workflow file over 512 KB is a warning", () => {
     const big = { kind: "script", name: "big", loc, image: "python:3.12", command: ["python"], source: "x = 1\n".repeat(100_000) } as Step;
     assert.ok(compile(workflow([big])).diagnostics.some((d) => d.code === "too-large" && d.severity === "warning"));
