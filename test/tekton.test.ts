@@ -143,6 +143,17 @@ describe("tekton backend: layout and options", () => {
     const clash = compile(wfOf([c("load-a"), c("load_a")]));
     assert.match(clash.errors.join("\n"), /load-a/);
   });
+  test("param and result names follow Tekton's rules even from odd step and output names", () => {
+    const r = compile(
+      wfOf([
+        c("1st", { outputs: [{ name: "_out_", path: "/o", loc }] }),
+        c("next", { depends: on("1st"), args: [{ kind: "output", step: "1st", output: "_out_" }] }),
+      ]),
+    );
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(task(r.spec, "1st").taskSpec.results.map((x: { name: string }) => x.name), ["out"]);
+    assert.deepEqual(task(r.spec, "next").params, [{ name: "v-1st-_out_", value: "$(tasks.1st.results.out)" }]);
+  });
   test("run settings go to the PipelineRun's taskRunTemplate and taskRunSpecs", () => {
     const r = compile(
       wfOf([c("gpu", { nodeSelector: { gpu: "yes" }, tolerations: [{ key: "k", operator: "Exists" }] })], {

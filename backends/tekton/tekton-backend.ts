@@ -603,8 +603,9 @@ class TektonCompiler {
           : r.kind === "workflow"
             ? `workflow-${r.field}`
             : `${this.tasks.get(r.step)?.name ?? r.step}-${r.kind === "result" ? "result" : r.output}`;
-      let name = PARAM_NAME.test(base) ? base : `v-${base.replace(/[^-A-Za-z0-9_]+/g, "-")}`;
-      for (let i = 2; paramNames.has(name); i++) name = `${base}-${i}`;
+      const safe = PARAM_NAME.test(base) ? base : `v-${base.replace(/[^-A-Za-z0-9_]+/g, "-")}`;
+      let name = safe;
+      for (let i = 2; paramNames.has(name); i++) name = `${safe}-${i}`;
       paramNames.add(name);
       const value = this.pipelineRef(r, info);
       if (!value.ok) this.error(s.loc, `step "${s.name}" cannot read this value: ${value.why}`);
@@ -615,8 +616,9 @@ class TektonCompiler {
     /** A fan-in list: an array param bound to Tekton's gathered results of a matrix task. */
     const bindArray = (r: Ref, value: string): string => {
       const base = `${this.tasks.get((r as { step: string }).step)?.name ?? "fan-in"}-${r.kind === "result" ? "result" : (r as { output: string }).output}`;
-      let name = PARAM_NAME.test(base) ? base : `v-${base.replace(/[^-A-Za-z0-9_]+/g, "-")}`;
-      for (let i = 2; paramNames.has(name); i++) name = `${base}-${i}`;
+      const safe = PARAM_NAME.test(base) ? base : `v-${base.replace(/[^-A-Za-z0-9_]+/g, "-")}`;
+      let name = safe;
+      for (let i = 2; paramNames.has(name); i++) name = `${safe}-${i}`;
       paramNames.add(name);
       params.set(`array:${refKey(r)}`, { name, value, array: true });
       return name;
