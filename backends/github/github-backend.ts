@@ -127,6 +127,7 @@ const PERMISSION_SCOPES = [
 ];
 
 const MAX_MATRIX = 256;
+const MAX_FILE_BYTES = 512 * 1024;
 /** GitHub refuses a string holding `${{` whose expression (a `format(...)` of its parts) is longer. */
 const MAX_EXPRESSION = 21000;
 
@@ -152,7 +153,6 @@ export function expressionLength(s: string): number {
     i = j + 1;
   }
 }
-const MAX_FILE_BYTES = 512 * 1024;
 
 type Json = Record<string, unknown>;
 type PodStep = ContainerStep | ScriptStep;
@@ -206,6 +206,8 @@ class GithubCompiler {
   /** Main steps that can end skipped although nothing failed: a job-level condition, an empty run-time list. */
   private readonly skippable = new Set<string>();
   private readonly ancestors = new Map<string, Set<string>>();
+  /** Job id → position in the file, so `needs` lists follow step order. */
+  private readonly jobOrder = new Map<string, number>();
   /** Steps whose stdout some step reads. */
   private readonly resultRead = new Set<string>();
   /** Steps some step reads an output or result of. */
@@ -238,6 +240,7 @@ class GithubCompiler {
   compile(): OutputFile[] {
     const wf = this.wf;
     const all = [...wf.steps, ...(wf.onExit ?? [])];
+    const mainSet = new Set<Step>(wf.steps);
     for (const s of all) {
       if (!isPodStep(s)) {
         this.error("unsupported", `step "${s.name}" is a ${s.kind} step, which GitHub Actions cannot run`, s.loc);
@@ -248,7 +251,7 @@ class GithubCompiler {
       table.reserve("result", "the step's standard output (result)");
       for (const o of s.outputs ?? []) keys.set(o.name, table.add(o.name, o.loc));
       keys.set("", "result");
-      this.plans.set(s.name, { step: s, id: this.ids.add(s.name, s.loc), scope: wf.steps.includes(s) ? "main" : "onExit", keys });
+      this.plans.set(s.name, { step: s, id: this.ids.add(s.name, s.loc), scope: mainSet.has(s) ? "main" : "onExit", keys });
     }
     if (this.ctx.diagnostics.hasErrors) return [];
     for (const s of all) {
@@ -265,6 +268,11 @@ class GithubCompiler {
         this.ids.reserve(id, `the fan-in job of "${s.name}"`);
         plan.collector = id;
       }
+    }
+    for (const s of all) {
+      const p = this.plans.get(s.name)!;
+      this.jobOrder.set(p.id, this.jobOrder.size);
+      if (p.collector) this.jobOrder.set(p.collector, this.jobOrder.size);
     }
     this.analyseMain();
 
@@ -570,11 +578,7 @@ class GithubCompiler {
     if (when !== undefined) cond.push(when);
     if (guard !== undefined) cond.push(guard);
     for (const n of extraNeeds) jobNeeds.add(this.plans.get(n)!.id);
-    const order = [...this.wf.steps, ...(this.wf.onExit ?? [])].flatMap((x) => {
-      const p = this.plans.get(x.name);
-      return p ? [p.id, ...(p.collector ? [p.collector] : [])] : [];
-    });
-    return { needs: order.filter((id) => jobNeeds.has(id)), cond };
+    return { needs: [...jobNeeds].sort((a, b) => this.jobOrder.get(a)! - this.jobOrder.get(b)!), cond };
   }
 
   private depExpr(d: Depends, s: Step, exitScope: boolean, extraNeeds: Set<string>): string {
