@@ -1,0 +1,349 @@
+/**
+ * The engine-neutral graph a workflow means, and how to compare two of them.
+ *
+ * `graphOfIR(ir)` computes it from the IR; each reader under test/readback/ recovers it from
+ * one backend's emitted files. Both sides use IR step names: readers map target names back
+ * through `NameResolver` (see there). What is compared, and why it is compared that way:
+ *
+ * - steps: the same set of steps, each in the same scope. Exit-handler steps are flattened
+ *   into the main graph, after every main step (that is what "runs when the workflow ends"
+ *   means on engines without a separate exit section); while-loop bodies keep their scope.
+ * - order: the transitive closure of "starts after", per scope. Closure, not direct edges,
+ *   because engines add edges the IR leaves implicit (Tekton and GitHub order a reader
+ *   after the producer it reads; Argo's steps form orders whole groups).
+ * - status: for each step, the boolean function "may start" over its parents' outcome
+ *   classes S (succeeded), F (failed/errored), K (skipped/omitted), compared by truth table
+ *   (see `depsFormulaOfIR`). Only readers that can read per-edge statuses exactly fill it.
+ * - reads: which workflow params, step results (`result:step`) and declared outputs
+ *   (`output:step.name`) each step consumes (in its values, its condition or its fan-out).
+ * - fan-out: none, `items:<rows>` or `from:<ref>`.
+ * - condition: whether the step has a `when`, and (when the reader can tell them apart)
+ *   which references it reads.
+ */
+import { depAtoms, isPlainAnd, refsOfStep, refsOfValue, valuesOfCondition, valuesOfStep } from "../../src/ir/graph.js";
+import type { Depends, DepStatus, Ref, Step, WorkflowIR } from "../../src/ir/types.js";
+
+export type OutcomeClass = "S" | "F" | "K";
+
+/** A "may start" formula over parents' outcome classes. */
+export type Formula =
+  | { readonly kind: "atom"; readonly step: string; readonly classes: readonly OutcomeClass[] }
+  | { readonly kind: "and" | "or"; readonly of: readonly Formula[] }
+  | { readonly kind: "not"; readonly of: Formula }
+  | { readonly kind: "const"; readonly value: boolean }
+  /** A target's own start rule (a GitHub `if:`), as a function of the parents' classes. */
+  | { readonly kind: "fn"; readonly steps: readonly string[]; readonly test: (env: ReadonlyMap<string, OutcomeClass>) => boolean };
+
+export interface NStep {
+  /** `main` or `while:<step>`. */
+  readonly scope: string;
+  /** Direct "starts after" edges as written in the target (closure is compared). */
+  readonly after: readonly string[];
+  /** "May start" formula, when the reader can tell (undefined: not compared). */
+  readonly deps?: Formula;
+  readonly reads: readonly string[];
+  readonly fanout: string | null;
+  readonly hasCondition: boolean;
+  /** References read by the condition, when the reader can tell them apart. */
+  readonly conditionReads?: readonly string[];
+  /** True for a while step (its body is the scope `while:<name>`). */
+  readonly loop?: boolean;
+}
+
+export interface NGraph {
+  /** name -> default (null when none). */
+  readonly params: Readonly<Record<string, string | null>>;
+  readonly steps: Readonly<Record<string, NStep>>;
+}
+
+/** `param:day`, `result:train`, `output:train.model`, `item`, `item.id`, `item[1]`, `workflow.status`. */
+export function refKey(r: Ref): string {
+  switch (r.kind) {
+    case "param":
+      return `param:${r.name}`;
+    case "result":
+      return `result:${r.step}`;
+    case "output":
+      return `output:${r.step}.${r.output}`;
+    case "item":
+      return r.field !== undefined ? `item.${r.field}` : r.index !== undefined ? `item[${r.index}]` : "item";
+    case "workflow":
+      return `workflow.${r.field}`;
+  }
+}
+
+/** References that are edges of the data graph (params and step outputs); items and workflow facts are not. */
+export function isDataKey(k: string): boolean {
+  return k.startsWith("param:") || k.startsWith("result:") || k.startsWith("output:");
+}
+
+const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+const CLASSES_OF: Record<DepStatus, OutcomeClass[]> = {
+  ok: ["S", "K"],
+  succeeded: ["S"],
+  failed: ["F"],
+  errored: ["F"],
+  skipped: ["K"],
+  omitted: ["K"],
+  daemoned: ["S"],
+  anySucceeded: ["S"],
+  allFailed: ["F"],
+  any: ["S", "F", "K"],
+};
+
+export function formulaOfDepends(d: Depends | undefined): Formula {
+  if (!d) return { kind: "const", value: true };
+  switch (d.kind) {
+    case "on":
+      return { kind: "atom", step: d.step, classes: CLASSES_OF[d.status] };
+    case "and":
+    case "or":
+      return { kind: d.kind, of: d.of.map(formulaOfDepends) };
+    case "not":
+      return { kind: "not", of: formulaOfDepends(d.of) };
+  }
+}
+
+/**
+ * The neutral graph of an IR workflow.
+ *
+ * ```ts
+ * graphOfIR(wf.ir).steps["evaluate"].reads // ["output:train.accuracy", "param:threshold"]
+ * ```
+ */
+export function graphOfIR(ir: WorkflowIR): NGraph {
+  const steps: Record<string, NStep> = {};
+  const add = (s: Step, scope: string, extraAfter: readonly string[]) => {
+    const condReads = sorted(valuesOfCondition(s.when).flatMap((v) => refsOfValue(v)).map(refKey));
+    const reads = sorted(refsOfStep(s).map(refKey).filter(isDataKey));
+    const fanout =
+      s.loop === undefined ? null : s.loop.kind === "items" ? `items:${s.loop.items.length}` : `from:${refKey(s.loop.source)}`;
+    const after = sorted([...depAtoms(s.depends).map((a) => a.step), ...extraAfter]);
+    steps[s.name] = {
+      scope,
+      after,
+      deps: extraAfter.length ? { kind: "const", value: true } : formulaOfDepends(s.depends),
+      reads,
+      fanout,
+      hasCondition: s.when !== undefined,
+      conditionReads: condReads,
+      ...(s.kind === "while" ? { loop: true } : {}),
+    };
+    if (s.kind === "while") for (const b of s.body) add(b, `while:${s.name}`, []);
+  };
+  for (const s of ir.steps) add(s, "main", []);
+  const mainNames = ir.steps.map((s) => s.name);
+  for (const s of ir.onExit ?? []) {
+    // exit steps: after every main step, whatever its outcome; their own order among themselves stays
+    add(s, "main", s.depends ? [] : mainNames);
+    if (s.depends) steps[s.name] = { ...steps[s.name]!, after: sorted([...steps[s.name]!.after, ...mainNames]) };
+  }
+  const params: Record<string, string | null> = {};
+  for (const p of ir.params) params[p.name] = p.default ?? null;
+  return { params, steps };
+}
+
+/** Steps that may end skipped or omitted: a condition, a non-plain dependency, a run-time fan-out (an empty list), or run at exit. */
+function maySkip(ir: WorkflowIR): Set<string> {
+  const out = new Set<string>();
+  const walk = (ss: readonly Step[]) => {
+    for (const s of ss) {
+      if (s.when || !isPlainAnd(s.depends) || s.loop?.kind === "from") out.add(s.name);
+      if (s.kind === "while") walk(s.body);
+    }
+  };
+  walk(ir.steps);
+  for (const s of ir.onExit ?? []) out.add(s.name);
+  return out;
+}
+
+function evalFormula(f: Formula, env: ReadonlyMap<string, OutcomeClass>): boolean {
+  switch (f.kind) {
+    case "const":
+      return f.value;
+    case "atom":
+      return f.classes.includes(env.get(f.step) ?? "S");
+    case "and":
+      return f.of.every((x) => evalFormula(x, env));
+    case "or":
+      return f.of.some((x) => evalFormula(x, env));
+    case "not":
+      return !evalFormula(f.of, env);
+    case "fn":
+      return f.test(env);
+  }
+}
+
+function atomsOf(f: Formula, out: Set<string> = new Set()): Set<string> {
+  if (f.kind === "atom") out.add(f.step);
+  else if (f.kind === "and" || f.kind === "or") for (const x of f.of) atomsOf(x, out);
+  else if (f.kind === "not") atomsOf(f.of, out);
+  else if (f.kind === "fn") for (const s of f.steps) out.add(s);
+  return out;
+}
+
+/**
+ * Is the read-back formula `b` the same function as the IR's `a`? Every parent `a` mentions
+ * ranges over the classes it can really end in: S and F always, K only when it may be skipped or
+ * omitted. Steps only `b` mentions (engines add data-implied parents and ancestors) are taken as
+ * succeeded: their outcome is already accounted for by the IR parents' own classes.
+ * Deterministic sampling above 4096 assignments.
+ */
+export function sameFormula(a: Formula, b: Formula, skippable: ReadonlySet<string>): string | undefined {
+  const vars = sorted(atomsOf(a));
+  const domains = vars.map((v) => (skippable.has(v) ? (["S", "F", "K"] as OutcomeClass[]) : (["S", "F"] as OutcomeClass[])));
+  const total = domains.reduce((n, d) => n * d.length, 1);
+  const count = Math.min(total, 4096);
+  let seed = 12345;
+  for (let i = 0; i < count; i++) {
+    let k = total <= 4096 ? i : (seed = (seed * 1103515245 + 12345) % 2147483648);
+    const env = new Map<string, OutcomeClass>();
+    vars.forEach((v, j) => {
+      const d = domains[j]!;
+      env.set(v, d[k % d.length]!);
+      k = Math.floor(k / d.length);
+    });
+    const x = evalFormula(a, env);
+    const y = evalFormula(b, env);
+    if (x !== y) return `differ at ${[...env].map(([s, c]) => `${s}=${c}`).join(" ")}: expected ${x}, read ${y}`;
+  }
+  return undefined;
+}
+
+function closure(g: NGraph, scope: string): Map<string, Set<string>> {
+  const names = Object.keys(g.steps).filter((n) => g.steps[n]!.scope === scope);
+  const memo = new Map<string, Set<string>>();
+  const visit = (n: string, stack: Set<string>): Set<string> => {
+    const hit = memo.get(n);
+    if (hit) return hit;
+    const out = new Set<string>();
+    if (stack.has(n)) return out;
+    stack.add(n);
+    for (const p of g.steps[n]?.after ?? []) {
+      if (g.steps[p]?.scope !== scope) continue;
+      out.add(p);
+      for (const q of visit(p, stack)) out.add(q);
+    }
+    stack.delete(n);
+    memo.set(n, out);
+    return out;
+  };
+  for (const n of names) visit(n, new Set());
+  return memo;
+}
+
+export interface CompareOptions {
+  /** Compare `conditionReads` (readers that keep a condition's references apart). */
+  readonly conditionReads?: boolean;
+}
+
+/**
+ * Differences between the IR's graph and a read-back graph, as readable lines; empty when equal.
+ *
+ * ```ts
+ * assert.deepEqual(compareGraphs(ir, graphOfIR(ir), readArgo(files)), []);
+ * ```
+ */
+export function compareGraphs(ir: WorkflowIR, want: NGraph, got: NGraph, opts: CompareOptions = {}): string[] {
+  const out: string[] = [];
+  const eq = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (!eq(sortObj(want.params), sortObj(got.params))) out.push(`params: expected ${JSON.stringify(sortObj(want.params))}, read ${JSON.stringify(sortObj(got.params))}`);
+  const wn = Object.keys(want.steps).sort();
+  const gn = Object.keys(got.steps).sort();
+  if (!eq(wn, gn)) {
+    out.push(`steps: expected [${wn.join(", ")}], read [${gn.join(", ")}]`);
+    return out;
+  }
+  const skippable = maySkip(ir);
+  const scopes = new Set(wn.map((n) => want.steps[n]!.scope));
+  const closures = new Map([...scopes].map((s) => [s, [closure(want, s), closure(got, s)]] as const));
+  for (const n of wn) {
+    const w = want.steps[n]!;
+    const g = got.steps[n]!;
+    const where = `step ${JSON.stringify(n)}`;
+    if (w.scope !== g.scope) {
+      out.push(`${where}: scope expected ${w.scope}, read ${g.scope}`);
+      continue;
+    }
+    const [cw, cg] = closures.get(w.scope)!;
+    const a = sorted(cw.get(n) ?? []);
+    const b = sorted(cg.get(n) ?? []);
+    if (!eq(a, b)) out.push(`${where}: runs after (transitively) expected [${a.join(", ")}], read [${b.join(", ")}]`);
+    if (!eq(w.reads, g.reads)) out.push(`${where}: reads expected [${w.reads.join(", ")}], read [${g.reads.join(", ")}]`);
+    if (w.fanout !== g.fanout) out.push(`${where}: fan-out expected ${w.fanout}, read ${g.fanout}`);
+    if (w.hasCondition !== g.hasCondition) out.push(`${where}: condition expected ${w.hasCondition}, read ${g.hasCondition}`);
+    if (opts.conditionReads && g.conditionReads && !eq(w.conditionReads, g.conditionReads))
+      out.push(`${where}: condition reads expected [${w.conditionReads?.join(", ")}], read [${g.conditionReads.join(", ")}]`);
+    if (!!w.loop !== !!g.loop) out.push(`${where}: while loop expected ${!!w.loop}, read ${!!g.loop}`);
+    if (w.deps && g.deps) {
+      const d = sameFormula(w.deps, g.deps, skippable);
+      if (d) out.push(`${where}: start condition ${d}`);
+    }
+  }
+  return out;
+}
+
+function sortObj<T>(o: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Maps target names back to IR names. Backends keep a name the target accepts and otherwise
+ * mangle it by fixed rules (lower case, other characters replaced, long names cut and suffixed
+ * with an 8-hex hash). We do not re-run the backend's rules (that would test them against
+ * themselves): a target name matches the IR name that is equal to it, else the one with the same
+ * letters and digits ignoring case, else (hashed) the one whose letters and digits start with
+ * the name's before the hash. A name that matches no step or several is an error.
+ */
+export class NameResolver {
+  private readonly exact: Set<string>;
+  private readonly byKey = new Map<string, string[]>();
+  constructor(names: Iterable<string>) {
+    this.exact = new Set(names);
+    for (const n of this.exact) {
+      const k = key(n);
+      this.byKey.set(k, [...(this.byKey.get(k) ?? []), n]);
+    }
+  }
+  /** The IR name, or undefined when the target name is not a step (a helper task or job). */
+  tryResolve(target: string): string | undefined {
+    if (this.exact.has(target)) return target;
+    const k = key(target);
+    const same = this.byKey.get(k);
+    if (same?.length === 1) return same[0];
+    if (same && same.length > 1) throw new Error(`target name ${target} matches several steps: ${same.join(", ")}`);
+    const hashed = /^(.*?)[-_]?[0-9a-f]{8}$/.exec(target);
+    if (hashed) {
+      const pre = key(hashed[1]!);
+      const cands = [...this.exact].filter((n) => key(n).startsWith(pre) && pre.length > 0);
+      if (cands.length === 1) return cands[0];
+    }
+    return undefined;
+  }
+  resolve(target: string): string {
+    const r = this.tryResolve(target);
+    if (r === undefined) throw new Error(`target name ${JSON.stringify(target)} matches no step`);
+    return r;
+  }
+}
+
+function key(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+/** All step names of the IR, any depth. */
+export function irStepNames(ir: WorkflowIR): string[] {
+  const out: string[] = [];
+  const walk = (ss: readonly Step[]) => {
+    for (const s of ss) {
+      out.push(s.name);
+      if (s.kind === "while") walk(s.body);
+    }
+  };
+  walk(ir.steps);
+  walk(ir.onExit ?? []);
+  return out;
+}
+
+export { valuesOfStep };
