@@ -54,7 +54,7 @@ describe("read-back catches a wrong output", () => {
     ["argo", "map", "- - name: square", "- - name: square\n            when: 'a == b'", /step "square": condition expected false/],
     ["argo", "params-outputs", "{{steps.train.outputs.parameters.accuracy}}", "{{steps.train.outputs.result}}", /step "evaluate": reads/],
     ["tekton", "params-outputs", "$(tasks.train.results.accuracy)", "$(tasks.train.results.model)", /step "evaluate": reads/],
-    ["tekton", "exit-handler", "runAfter:", "unusedRunAfter:", /step "[bc]": runs after/],
+    ["tekton", "exit-handler", "runAfter:", "unusedRunAfter:", /step "B": runs after/],
     ["github", "depends-failure", "needs.A.result == 'failure' || needs.A.result == 'cancelled') }}", "needs.A.result == 'success') }}", /step "B": start condition/],
     ["github", "params-outputs", "${{ inputs.threshold }}", "x", /step "evaluate": reads/],
     ["airflow", "depends-failure", 'trigger_rule="one_failed"', 'trigger_rule="all_success"', /step "B": start condition/],
