@@ -132,10 +132,11 @@ function checkTasks(where: string, ir: WorkflowIR, tasks: Record<string, { upstr
   const mainNames = new Set(ir.steps.map((s) => s.name));
   const ids = new Set(Object.keys(tasks).map(stepOf));
   ids.delete("couler_workflow_failed");
+  ids.delete("couler_workflow_status");
   assert.deepEqual([...ids].sort(), steps.map((s) => s.name).sort(), `${where}: tasks`);
   for (const s of steps) {
     const mine = Object.keys(tasks).filter((id) => stepOf(id) === s.name);
-    const ups = new Set(mine.flatMap((id) => tasks[id]!.upstream.map(stepOf)).filter((u) => u !== s.name));
+    const ups = new Set(mine.flatMap((id) => tasks[id]!.upstream.map(stepOf)).filter((u) => u !== s.name && !u.startsWith("couler_workflow_")));
     const exitRoot = !mainNames.has(s.name) && parentsOf(s).length === 0;
     const want = exitRoot ? [...mainNames].sort() : parentsOf(s);
     assert.deepEqual([...ups].sort(), want, `${where}: upstream of ${s.name}`);
@@ -355,6 +356,7 @@ describe("airflow backend", () => {
     assert.deepEqual(states(exit), {
       A: "success", B: "success", C: "success", celebrate__when: "success", celebrate: "success",
       "page-oncall__when": "success", "page-oncall": "skipped", cleanup: "success", couler_workflow_failed: "skipped",
+      couler_workflow_status: "skipped",
     });
     assert.equal(exit.cleanup!.stdout[0], "status=Succeeded\n");
     const map = run("map");
@@ -392,6 +394,7 @@ describe("airflow backend", () => {
       assert.equal(r.ok.state, "skipped");
       assert.equal(r.page.stdout[0], "status=Failed\n");
       assert.equal(r.couler_workflow_failed.state, "failed");
+      assert.equal(r.couler_workflow_status.state, "success");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

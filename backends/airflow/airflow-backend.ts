@@ -117,8 +117,8 @@ const PARAMS_ATTRS = new Set([
   "suppress_exception", "update", "validate", "values", "deserialize", "serialize",
 ]);
 
-const STATUS_EXPR =
-  "'Failed' if dag_run.get_task_instances(state=['failed', 'upstream_failed']) else 'Succeeded'";
+/** The `couler_workflow_status` task runs (and pushes "Failed") only when a workflow step failed. */
+const STATUS_EXPR = "ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded'";
 
 /** A task we write: an IR step's own task, or a helper task in front of it. */
 interface TaskView {
@@ -164,7 +164,7 @@ class AirflowCompiler {
   private readonly edges: string[] = [];
   private readonly lowered = new Map<string, Lowered>();
   private readonly imports = new Set<string>();
-  private readonly helpers = { any: false, pick: false, fanIn: false, when: false, fanOut: false, fail: false };
+  private readonly helpers = { any: false, pick: false, fanIn: false, when: false, fanOut: false, fail: false, status: false };
   /** Steps whose stdout some value reads (their task must collect it). */
   private readonly resultRead = new Set<string>();
   private readonly diags: DiagnosticBag;
@@ -192,7 +192,9 @@ class AirflowCompiler {
       if (s.when) this.ids.reserve(`${mangle(s.name, TASK_ID)}__when`, `the condition task of step "${s.name}"`);
       if (s.loop?.kind === "from" || itemCondition(s)) this.ids.reserve(`${mangle(s.name, TASK_ID)}__items`, `the fan-out task of step "${s.name}"`);
     }
+    const readsStatus = steps.some((s) => refsOfStep(s).some((r) => r.kind === "workflow" && r.field === "status"));
     if (wf.onExit?.length) this.ids.reserve("couler_workflow_failed", "the task that fails the run when a step failed");
+    if (readsStatus) this.ids.reserve("couler_workflow_status", "the task that tells exit handlers the workflow failed");
     for (const s of steps) {
       this.ids.add(s.name, s.loc);
       this.stepVar.set(s.name, this.newVar(s.name));
@@ -203,7 +205,33 @@ class AirflowCompiler {
     this.lowerScope(wf.steps, undefined);
     if (wf.onExit?.length) {
       const mainTasks = this.tasks.map((t) => t.var);
-      this.lowerScope(wf.onExit, mainTasks);
+      const exitAfter = [...mainTasks];
+      if (readsStatus) {
+        // trigger rules, not a database query, tell whether a step failed: works on Airflow 2 and 3
+        this.helpers.status = true;
+        const sv = this.newVar("couler_workflow_status");
+        this.addTask(
+          {
+            var: sv,
+            id: "couler_workflow_status",
+            what: "runs only when a step failed, for the exit handler, in workflow",
+            name: wf.name,
+            file: wf.loc.file,
+            line: wf.onExit[0]!.loc.line,
+            operator: this.operatorImport("python"),
+            partial: false,
+            kwargs: [
+              ["task_id", lit("couler_workflow_status")],
+              ["python_callable", code("_couler_failed_status")],
+              ["trigger_rule", lit("one_failed")],
+            ],
+            expand: false,
+          },
+          mainTasks,
+        );
+        exitAfter.push(sv);
+      }
+      this.lowerScope(wf.onExit, exitAfter);
       this.helpers.fail = true;
       this.addTask(
         {
@@ -915,9 +943,6 @@ class AirflowCompiler {
       }
       case "workflow":
         if (r.field === "name") return { expr: "run_id" };
-        if (this.o.version === "3") {
-          this.diags.error("unsupported", `step "${s.name}" reads the workflow status, which Airflow 3 tasks cannot query (no database access from tasks); target Airflow 2 or drop the status`, s.loc);
-        }
         return { expr: STATUS_EXPR };
       case "item":
         throw new Error("internal: item handled by parts()");

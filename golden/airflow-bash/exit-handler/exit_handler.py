@@ -29,6 +29,11 @@ def _couler_when(condition):
     return {"gt": a > b, "lt": a < b, "ge": a >= b, "le": a <= b}[op]
 
 
+def _couler_failed_status():
+    """Runs only when a workflow step failed (trigger rule one_failed): the status exit handlers read."""
+    return "Failed"
+
+
 def _couler_fail():
     """Fails the run when a workflow step failed, even though the exit handler succeeded."""
     raise RuntimeError("couler: a step of the workflow failed")
@@ -67,6 +72,12 @@ with DAG(
         do_xcom_push=False,
         trigger_rule="none_failed",
     )
+    # runs only when a step failed, for the exit handler, in workflow "exit-handler", "exit-handler.ts" line 10
+    couler_workflow_status = PythonOperator(
+        task_id="couler_workflow_status",
+        python_callable=_couler_failed_status,
+        trigger_rule="one_failed",
+    )
     # condition of step "celebrate", "exit-handler.ts" line 10
     celebrate__when = ShortCircuitOperator(
         task_id="celebrate__when",
@@ -74,7 +85,7 @@ with DAG(
         op_kwargs={
             "condition": {
                 "op": "eq",
-                "left": "{{ 'Failed' if dag_run.get_task_instances(state=['failed', 'upstream_failed']) else 'Succeeded' }}",
+                "left": "{{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}",
                 "right": "Succeeded",
             },
         },
@@ -96,7 +107,7 @@ with DAG(
         op_kwargs={
             "condition": {
                 "op": "eq",
-                "left": "{{ 'Failed' if dag_run.get_task_instances(state=['failed', 'upstream_failed']) else 'Succeeded' }}",
+                "left": "{{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}",
                 "right": "Failed",
             },
         },
@@ -118,9 +129,7 @@ with DAG(
         bash_command="echo \"$COULER_ARG_1\"",
         append_env=True,
         skip_on_exit_code=None,
-        env={
-            "COULER_ARG_1": "status={{ 'Failed' if dag_run.get_task_instances(state=['failed', 'upstream_failed']) else 'Succeeded' }}",
-        },
+        env={"COULER_ARG_1": "status={{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}"},
         do_xcom_push=False,
         trigger_rule="all_done",
     )
@@ -133,9 +142,10 @@ with DAG(
 
     A >> B
     A >> C
-    [A, B, C] >> celebrate__when
+    [A, B, C] >> couler_workflow_status
+    [A, B, C, couler_workflow_status] >> celebrate__when
     celebrate__when >> celebrate
-    [A, B, C] >> page_oncall__when
+    [A, B, C, couler_workflow_status] >> page_oncall__when
     page_oncall__when >> page_oncall
-    [A, B, C] >> cleanup
+    [A, B, C, couler_workflow_status] >> cleanup
     [A, B, C] >> couler_workflow_failed

@@ -29,6 +29,11 @@ def _couler_when(condition):
     return {"gt": a > b, "lt": a < b, "ge": a >= b, "le": a <= b}[op]
 
 
+def _couler_failed_status():
+    """Runs only when a workflow step failed (trigger rule one_failed): the status exit handlers read."""
+    return "Failed"
+
+
 def _couler_fail():
     """Fails the run when a workflow step failed, even though the exit handler succeeded."""
     raise RuntimeError("couler: a step of the workflow failed")
@@ -61,6 +66,12 @@ with DAG(
         cmds=["echo", "C"],
         trigger_rule="none_failed",
     )
+    # runs only when a step failed, for the exit handler, in workflow "exit-handler", "exit-handler.ts" line 10
+    couler_workflow_status = PythonOperator(
+        task_id="couler_workflow_status",
+        python_callable=_couler_failed_status,
+        trigger_rule="one_failed",
+    )
     # condition of step "celebrate", "exit-handler.ts" line 10
     celebrate__when = ShortCircuitOperator(
         task_id="celebrate__when",
@@ -68,7 +79,7 @@ with DAG(
         op_kwargs={
             "condition": {
                 "op": "eq",
-                "left": "{{ 'Failed' if dag_run.get_task_instances(state=['failed', 'upstream_failed']) else 'Succeeded' }}",
+                "left": "{{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}",
                 "right": "Succeeded",
             },
         },
@@ -88,7 +99,7 @@ with DAG(
         op_kwargs={
             "condition": {
                 "op": "eq",
-                "left": "{{ 'Failed' if dag_run.get_task_instances(state=['failed', 'upstream_failed']) else 'Succeeded' }}",
+                "left": "{{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}",
                 "right": "Failed",
             },
         },
@@ -106,9 +117,7 @@ with DAG(
         task_id="cleanup",
         image="alpine:3.20",
         cmds=["echo"],
-        arguments=[
-            "status={{ 'Failed' if dag_run.get_task_instances(state=['failed', 'upstream_failed']) else 'Succeeded' }}",
-        ],
+        arguments=["status={{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}"],
         trigger_rule="all_done",
     )
     # run state: fails when a step failed, after the exit handler, in workflow "exit-handler", "exit-handler.ts" line 10
@@ -120,9 +129,10 @@ with DAG(
 
     A >> B
     A >> C
-    [A, B, C] >> celebrate__when
+    [A, B, C] >> couler_workflow_status
+    [A, B, C, couler_workflow_status] >> celebrate__when
     celebrate__when >> celebrate
-    [A, B, C] >> page_oncall__when
+    [A, B, C, couler_workflow_status] >> page_oncall__when
     page_oncall__when >> page_oncall
-    [A, B, C] >> cleanup
+    [A, B, C, couler_workflow_status] >> cleanup
     [A, B, C] >> couler_workflow_failed
