@@ -13,7 +13,7 @@ import YAML from "yaml";
 import { expressionLength, githubBackend, githubSecretName } from "../backends/github/github-backend.js";
 import { shortestCronGap } from "../backends/github/cron.js";
 import { stringLiteral, templateText } from "../backends/github/expressions.js";
-import { EMIT_OUTPUT_FN, heredocDelimiter, plainWord } from "../backends/github/shell.js";
+import { EMIT_HEX_FN, EMIT_OUTPUT_FN, heredocDelimiter, plainWord } from "../backends/github/shell.js";
 import { checkCapabilities } from "../src/compile.js";
 import { DiagnosticBag } from "../src/diagnostics.js";
 import type { Step, WorkflowIR } from "../src/ir/types.js";
@@ -237,6 +237,17 @@ describe("github backend: ordering", () => {
     assert.ok(!diagnostics.some((d) => d.code === "case-insensitive"), "the status is one of two known words");
   });
 
+  test("a result compared with a literal is compared exactly, in hex; a parameter only with a warning", () => {
+    const when = { kind: "compare" as const, op: "eq" as const, left: { kind: "result" as const, step: "a" }, right: "Yes" };
+    const { doc, diagnostics } = compile(workflow([container("a"), container("b", { depends: on("a"), when })]));
+    assert.equal(doc!.jobs.b.if, "${{ !failure() && !cancelled() && needs.a.outputs.result_hex == '596573' }}");
+    assert.equal(doc!.jobs.a.outputs.result_hex, "${{ steps.outputs.outputs.result_hex }}");
+    assert.ok(!diagnostics.some((d) => d.code === "case-insensitive"));
+    const byParam = { kind: "compare" as const, op: "eq" as const, left: { kind: "param" as const, name: "p" }, right: "Yes" };
+    const p = compile(workflow([container("a", { when: byParam })], { params: [{ name: "p", default: "x", loc }] }));
+    assert.ok(p.diagnostics.some((d) => d.code === "case-insensitive"));
+  });
+
   test("anySucceeded on a fanned-out step is refused; errored and skipped are approximations", () => {
     const loop = { kind: "items" as const, items: [["1"], ["2"]] };
     const r = compile(workflow([container("a", { loop }), container("b", { depends: on("a", "anySucceeded") })]));
@@ -334,6 +345,23 @@ describe("github backend: output delimiter (run in sh)", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+
+  test("the hex form of a value (for exact comparisons) drops the same final newline", { skip: !hasSh }, () => {
+    for (const v of ["", "heads", "Heads\n", "a\nb\n\n", "ü 0a"]) {
+      const dir = mkdtempSync(join(tmpdir(), "couler-gh-"));
+      try {
+        writeFileSync(join(dir, "data"), v);
+        writeFileSync(join(dir, "out"), "");
+        execFileSync("sh", ["-e", "-c", `${EMIT_HEX_FN.join("\n")}\ncouler_hex h "$1"\n`, "sh", join(dir, "data")], {
+          env: { ...process.env, GITHUB_OUTPUT: join(dir, "out") },
+        });
+        const want = Buffer.from(v.endsWith("\n") ? v.slice(0, -1) : v, "utf8").toString("hex");
+        assert.equal(execFileSync("cat", [join(dir, "out")]).toString(), `h=${want}\n`, JSON.stringify(v));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
 
   test("values survive, including the delimiter text itself; one final newline is dropped", { skip: !hasSh }, () => {
     for (const v of ["", "x", "a\nb", "COULER_EOF_0", "COULER_EOF_0\nCOULER_EOF_1\nx", "line\n\n", "${{ x }}"]) {

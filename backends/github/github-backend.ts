@@ -17,7 +17,7 @@ import { NameTable, type NameRule } from "../common/names.js";
 import { toYaml } from "../common/yaml.js";
 import { shortestCronGap } from "./cron.js";
 import { caseless, property, stringLiteral, templateText, wrap } from "./expressions.js";
-import { EMIT_OUTPUT_FN, heredocDelimiter, plainWord } from "./shell.js";
+import { EMIT_HEX_FN, EMIT_OUTPUT_FN, heredocDelimiter, plainWord } from "./shell.js";
 
 /** Actions the generated workflows use, pinned to a major version. */
 export const ACTIONS = {
@@ -206,6 +206,11 @@ class GithubCompiler {
   /** Main steps that can end skipped although nothing failed: a job-level condition, an empty run-time list. */
   private readonly skippable = new Set<string>();
   private readonly ancestors = new Map<string, Set<string>>();
+  /**
+   * `step\0output` (`step\0` for stdout) → the job output holding that value in hex, for
+   * conditions that compare it: GitHub's `==` ignores case, hex digits have none to ignore.
+   */
+  private readonly hexKeys = new Map<string, string>();
   /** Job id → position in the file, so `needs` lists follow step order. */
   private readonly jobOrder = new Map<string, number>();
   /** Steps whose stdout some step reads. */
@@ -274,6 +279,7 @@ class GithubCompiler {
       this.jobOrder.set(p.id, this.jobOrder.size);
       if (p.collector) this.jobOrder.set(p.collector, this.jobOrder.size);
     }
+    this.planHexOutputs(all);
     this.analyseMain();
 
     // The workflow's `name` takes no expressions either.
@@ -317,6 +323,43 @@ class GithubCompiler {
       if (!isPlainAnd(s.depends) || depAtoms(s.depends).some((a) => this.mayOmit.has(a.step))) this.mayOmit.add(name);
       if ((s.when && !this.itemCondition(s)) || this.mayOmit.has(name) || s.loop?.kind === "from") this.skippable.add(name);
     }
+  }
+
+  /** A single result/output reference of a step that is not fanned out: its text can be compared exactly in hex. */
+  private hexable(v: Value): Ref | undefined {
+    if (typeof v === "string" || v.kind === "concat") return undefined;
+    if (v.kind !== "result" && v.kind !== "output") return undefined;
+    return this.plans.get(v.step)?.step.loop ? undefined : v;
+  }
+
+  private hexKeyOf(r: Ref): string | undefined {
+    if (r.kind !== "result" && r.kind !== "output") return undefined;
+    return this.hexKeys.get(`${r.step}\u0000${r.kind === "result" ? "" : r.output}`);
+  }
+
+  private planHexOutputs(all: readonly Step[]): void {
+    const visit = (c: Condition | undefined): void => {
+      if (!c) return;
+      if (c.kind === "and" || c.kind === "or") c.of.forEach(visit);
+      else if (c.kind === "not") visit(c.of);
+      else if (c.op === "eq" || c.op === "ne") {
+        const l = this.hexable(c.left);
+        const r = this.hexable(c.right);
+        const exact = (l && (r || typeof c.right === "string")) || (r && typeof c.left === "string");
+        if (!exact) return;
+        for (const ref of [l, r]) {
+          if (!ref || (ref.kind !== "result" && ref.kind !== "output")) continue;
+          const id = `${ref.step}\u0000${ref.kind === "result" ? "" : ref.output}`;
+          if (this.hexKeys.has(id)) continue;
+          const plan = this.plans.get(ref.step)!;
+          const taken = new Set([...plan.keys.values(), ...[...this.hexKeys].filter(([k]) => k.startsWith(`${ref.step}\u0000`)).map(([, v]) => v)]);
+          let key = `${plan.keys.get(ref.kind === "result" ? "" : ref.output)!}_hex`;
+          while (taken.has(key)) key += "_";
+          this.hexKeys.set(id, key);
+        }
+      }
+    };
+    for (const s of all) visit(s.when);
   }
 
   /** A `when` that reads the loop item cannot be a job-level `if:` (no matrix context there). */
@@ -511,6 +554,18 @@ class GithubCompiler {
     switch (c.kind) {
       case "compare": {
         if (c.op === "eq" || c.op === "ne") {
+          const op = c.op === "eq" ? "==" : "!=";
+          const hexSide = (v: Value): string | undefined => {
+            if (typeof v === "string") return stringLiteral(Buffer.from(v, "utf8").toString("hex"));
+            const r = this.hexable(v);
+            const key = r && this.hexKeyOf(r);
+            if (!r || !key || (r.kind !== "result" && r.kind !== "output")) return undefined;
+            const plan = this.plans.get(r.step)!;
+            return property("needs", plan.id, "outputs", key);
+          };
+          const hl = hexSide(c.left);
+          const hr = hexSide(c.right);
+          if (hl && hr && !(typeof c.left === "string" && typeof c.right === "string")) return `${hl} ${op} ${hr}`;
           const runtime = (v: Value) => refsOfValue(v).some((r) => r.kind !== "workflow");
           const letterFree = (v: Value) => typeof v === "string" && caseless(v);
           if ((runtime(c.left) || runtime(c.right)) && !letterFree(c.left) && !letterFree(c.right)) {
@@ -520,7 +575,7 @@ class GithubCompiler {
               s.loc,
             );
           }
-          return `${this.valueExpr(c.left, s)} ${c.op === "eq" ? "==" : "!="} ${this.valueExpr(c.right, s)}`;
+          return `${this.valueExpr(c.left, s)} ${op} ${this.valueExpr(c.right, s)}`;
         }
         const op = { gt: ">", lt: "<", ge: ">=", le: "<=" }[c.op];
         return `${this.numberExpr(c.left, s)} ${op} ${this.numberExpr(c.right, s)}`;
@@ -676,8 +731,14 @@ class GithubCompiler {
     };
     const captureResult = this.resultRead.has(s.name);
     const fanIn = !!plan.collector;
-    const outputs = (s.outputs ?? []).map((o) => ({ key: plan.keys.get(o.name)!, path: o.path ?? "" }));
-    if (captureResult) outputs.unshift({ key: "result", path: "" });
+    const outputs: { key: string; path: string; hex?: string }[] = (s.outputs ?? []).map((o) => {
+      const hex = this.hexKeys.get(`${s.name}\u0000${o.name}`);
+      return { key: plan.keys.get(o.name)!, path: o.path ?? "", ...(hex ? { hex } : {}) };
+    });
+    if (captureResult) {
+      const hex = this.hexKeys.get(`${s.name}\u0000`);
+      outputs.unshift({ key: "result", path: "", ...(hex ? { hex } : {}) });
+    }
     // Memoization: restore the step's outputs by key; on a hit the program does not run.
     const miss = s.cache ? "steps.cache.outputs.cache-hit != 'true'" : undefined;
     if (s.cache) for (const st of this.cacheRestoreSteps(s)) add(st);
@@ -688,7 +749,7 @@ class GithubCompiler {
       const kept = this.cacheSaveSteps(s, outputs);
       add(kept[0]!, miss);
       add(kept[1]!, miss);
-      read = outputs.map((o) => ({ key: o.key, path: `$RUNNER_TEMP/couler-cache/${o.key}` }));
+      read = outputs.map((o) => ({ ...o, path: `$RUNNER_TEMP/couler-cache/${o.key}` }));
     }
     if (outputs.length) {
       add(this.outputsStep(read, fanIn));
@@ -706,7 +767,10 @@ class GithubCompiler {
         });
       } else {
         const outs: Json = {};
-        for (const o of outputs) outs[o.key] = wrap(`steps.outputs.outputs.${o.key}`);
+        for (const o of outputs) {
+          outs[o.key] = wrap(`steps.outputs.outputs.${o.key}`);
+          if (o.hex) outs[o.hex] = wrap(`steps.outputs.outputs.${o.hex}`);
+        }
         job.outputs = outs;
       }
     }
@@ -960,7 +1024,7 @@ class GithubCompiler {
   }
 
   /** Writes outputs to `$GITHUB_OUTPUT`, or, in a matrix job feeding a fan-in, to files for the collector. */
-  private outputsStep(outputs: { key: string; path: string }[], fanIn: boolean): Json {
+  private outputsStep(outputs: { key: string; path: string; hex?: string }[], fanIn: boolean): Json {
     const env: Json = {};
     const lines: string[] = [];
     if (fanIn) {
@@ -972,7 +1036,10 @@ class GithubCompiler {
         '  cp "$2" "$RUNNER_TEMP/couler-fanin/$COULER_INDEX/$1"',
         "}",
       );
-    } else lines.push(...EMIT_OUTPUT_FN);
+    } else {
+      lines.push(...EMIT_OUTPUT_FN);
+      if (outputs.some((o) => o.hex)) lines.push(...EMIT_HEX_FN);
+    }
     outputs.forEach((o, i) => {
       let file: string;
       if (o.path === "") file = '"$RUNNER_TEMP/couler-stdout"';
@@ -983,6 +1050,7 @@ class GithubCompiler {
         file = `"$COULER_OUTPUT_${i}"`;
       }
       lines.push(`couler_output ${o.key} ${file}`);
+      if (o.hex && !fanIn) lines.push(`couler_hex ${o.hex} ${file}`);
     });
     const st: Json = { id: "outputs", name: "outputs" };
     if (Object.keys(env).length) st.env = env;

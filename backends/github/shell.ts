@@ -52,3 +52,16 @@ export const EMIT_OUTPUT_FN = [
   '  } >> "$GITHUB_OUTPUT"',
   "}",
 ];
+
+/**
+ * The shell function that appends an output's bytes in lower-case hex (one final newline
+ * dropped, as for the value itself): conditions compare it, because GitHub's `==` ignores
+ * case and hex has no case to ignore.
+ */
+export const EMIT_HEX_FN = [
+  "couler_hex() {",
+  "  couler_h=$(od -An -tx1 -v \"$2\" | tr -d ' \\n')",
+  '  case "$couler_h" in *0a) couler_h=${couler_h%0a} ;; esac',
+  '  printf \'%s=%s\\n\' "$1" "$couler_h" >> "$GITHUB_OUTPUT"',
+  "}",
+];
