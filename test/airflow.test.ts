@@ -226,6 +226,35 @@ describe("airflow backend", () => {
     assert.ok(claim.diags.some((d) => d.startsWith("error: volume \"w\" is a claim created for each run")), claim.diags.join("\n"));
   });
 
+  test("a condition on the item of a static fan-out keeps only the matching items", () => {
+    if (spawnSync("python3", ["-c", "import jinja2"]).status !== 0) return;
+    const item = { kind: "item" as const, index: 0 };
+    const wf = base([
+      {
+        kind: "container",
+        name: "m",
+        loc,
+        image: "a",
+        command: ["echo", item, { kind: "item", index: 1 }],
+        loop: { kind: "items", items: [["1", "x"], ["5", "{{ y }}"], ["9", "z"]] },
+        when: { kind: "compare", op: "gt", left: item, right: "2" },
+      },
+    ]);
+    const { files, diags } = compile(wf);
+    assert.deepEqual(diags, []);
+    const dir = mkdtempSync(join(tmpdir(), "couler-af-items-"));
+    try {
+      const file = join(dir, "w.py");
+      writeFileSync(file, files[0]!.content);
+      const got = JSON.parse(python([script("run_task.py"), file, "m__items", "{}"])).value as { cmds: string[] }[];
+      assert.deepEqual(got.map((g) => g.cmds[1]), ["5", "9"]);
+      const cases = got.map((g, i) => ({ kind: "jinja", source: pyStr(g.cmds[2]!), expect: ["{{ y }}", "z"][i]! }));
+      assert.deepEqual(JSON.parse(python([script("check_literals.py")], JSON.stringify(cases))), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a static fan-out above 1024 items is refused", () => {
     const items = Array.from({ length: 1025 }, (_, i) => [String(i)]);
     const { diags } = compile(base([{ kind: "container", name: "m", loc, image: "a", command: ["echo", { kind: "item" }], loop: { kind: "items", items } }]));
