@@ -968,9 +968,11 @@ class AirflowCompiler {
   }
 
   private itemInCondition(s: Step): string {
-    this.diags.error("unsupported", `the condition of step "${s.name}" reads the loop item: on target airflow the condition is checked once for the whole fan-out`, s.loc);
+    // the DSL only lets a condition read the item inside a fan-out, where it is checked per item
+    this.diags.error("unsupported", `the condition of step "${s.name}" reads a loop item, but the step is not fanned out`, s.loc);
     return "";
   }
+
 
   // ------------------------------------------------------------ bash lowering limits
 

@@ -69,8 +69,3 @@ export function jinjaText(parts: readonly JinjaPart[]): string {
   });
   return out.join("");
 }
-
-/** True when the parts are plain literal text that Jinja renders unchanged as written. */
-export function isPlainText(parts: readonly JinjaPart[]): boolean {
-  return parts.every((p) => typeof p === "string") && jinjaText(parts) === parts.join("");
-}

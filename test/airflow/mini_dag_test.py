@@ -17,6 +17,7 @@ import sys
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_airflow  # noqa: E402
 
