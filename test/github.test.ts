@@ -38,7 +38,7 @@ function container(name: string, more: Record<string, unknown> = {}): Step {
 
 function compile(wf: WorkflowIR, options: Record<string, string> = {}) {
   const diagnostics = new DiagnosticBag();
-  const opts = { "runs-on": "ubuntu-latest", permissions: "contents:read", "cancel-in-progress": "false", ...options };
+  const opts = { "runs-on": "ubuntu-latest", permissions: "contents:read", "cancel-in-progress": "false", compare: "text", ...options };
   const files = githubBackend.compile(wf, { diagnostics, options: opts });
   const doc = files.length ? (YAML.parse(files[0]!.content) as Record<string, any>) : undefined;
   return { files, doc, diagnostics: diagnostics.items, text: files[0]?.content ?? "" };
@@ -237,15 +237,18 @@ describe("github backend: ordering", () => {
     assert.ok(!diagnostics.some((d) => d.code === "case-insensitive"), "the status is one of two known words");
   });
 
-  test("a result compared with a literal is compared exactly, in hex; a parameter only with a warning", () => {
+  test("compare=exact: a result compared with a literal is compared in hex; a parameter only with a warning; compare=text warns", () => {
     const when = { kind: "compare" as const, op: "eq" as const, left: { kind: "result" as const, step: "a" }, right: "Yes" };
-    const { doc, diagnostics } = compile(workflow([container("a"), container("b", { depends: on("a"), when })]));
+    const { doc, diagnostics } = compile(workflow([container("a"), container("b", { depends: on("a"), when })]), { compare: "exact" });
     assert.equal(doc!.jobs.b.if, "${{ !failure() && !cancelled() && needs.a.outputs.result_hex == '596573' }}");
     assert.equal(doc!.jobs.a.outputs.result_hex, "${{ steps.outputs.outputs.result_hex }}");
     assert.ok(!diagnostics.some((d) => d.code === "case-insensitive"));
     const byParam = { kind: "compare" as const, op: "eq" as const, left: { kind: "param" as const, name: "p" }, right: "Yes" };
-    const p = compile(workflow([container("a", { when: byParam })], { params: [{ name: "p", default: "x", loc }] }));
+    const p = compile(workflow([container("a", { when: byParam })], { params: [{ name: "p", default: "x", loc }] }), { compare: "exact" });
     assert.ok(p.diagnostics.some((d) => d.code === "case-insensitive"));
+    const text = compile(workflow([container("a"), container("b", { depends: on("a"), when })]));
+    assert.equal(text.doc!.jobs.b.if, "${{ !failure() && !cancelled() && needs.a.outputs.result == 'Yes' }}");
+    assert.ok(text.diagnostics.some((d) => d.code === "case-insensitive"));
   });
 
   test("anySucceeded on a fanned-out step is refused; errored and skipped are approximations", () => {

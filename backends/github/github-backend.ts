@@ -279,7 +279,7 @@ class GithubCompiler {
       this.jobOrder.set(p.id, this.jobOrder.size);
       if (p.collector) this.jobOrder.set(p.collector, this.jobOrder.size);
     }
-    this.planHexOutputs(all);
+    if (this.ctx.options.compare === "exact") this.planHexOutputs(all);
     this.analyseMain();
 
     // The workflow's `name` takes no expressions either.
@@ -1218,11 +1218,17 @@ export const githubBackend: Backend = {
     },
     concurrency: { description: "a concurrency group name (literal text) for the workflow's runs; empty: none" },
     "cancel-in-progress": { description: "with a concurrency group: cancel a running run when a new one starts", values: ["true", "false"], default: "false" },
+    compare: {
+      description:
+        "text comparisons in conditions: text (GitHub's ==, which ignores case; a warning says so) or exact (outputs compared as hex, published by the producing job)",
+      values: ["text", "exact"],
+      default: "text",
+    },
   },
   goldenVariants: [
     {
       name: "options",
-      options: { "runs-on": "self-hosted,linux", permissions: "contents:read,packages:write", concurrency: "deploy", "cancel-in-progress": "true" },
+      options: { "runs-on": "self-hosted,linux", permissions: "contents:read,packages:write", concurrency: "deploy", "cancel-in-progress": "true", compare: "exact" },
     },
   ],
   compile(wf: WorkflowIR, ctx: CompileContext): OutputFile[] {
