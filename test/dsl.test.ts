@@ -14,7 +14,7 @@ import {
 import { parseDependsText } from "../src/dsl/depends-text.js";
 import { dedent } from "../src/dsl/function-source.js";
 import { toValue } from "../src/dsl/values.js";
-import { needsQuotes, toYaml } from "../backends/common/yaml.js";
+import { IMPLICIT_TYPE_PATTERNS, needsQuotes, toYaml } from "../backends/common/yaml.js";
 import YAML from "yaml";
 import fc from "fast-check";
 
@@ -151,6 +151,14 @@ describe("YAML for YAML 1.1 and 1.2 readers", () => {
 });
 
 describe("YAML emitter", () => {
+  test("the implicit-type patterns are the yaml package's, for both versions", () => {
+    const fromPackage = (["1.1", "1.2"] as const).flatMap((version) =>
+      new YAML.Document({}, { version }).schema.tags
+        .filter((t) => t.tag !== "tag:yaml.org,2002:str" && t.default === true && t.test instanceof RegExp)
+        .map((t) => (t.test as RegExp).source),
+    );
+    assert.deepEqual(IMPLICIT_TYPE_PATTERNS.map((r) => r.source), fromPackage);
+  });
   const hostile = [
     "", " ", "a ", " a", "-", "- a", "-a", "---", "...", "? a", ": a", "a: b", "a #b", "a#b", "#", "[a]", "{a: b}", "a,b", "*x", "&x", "!x", "|", ">", "%x", "@x", "`x",
     "'", '"', "\\", "a\nb", "a\n", "a\n\n", "\n", "\na", " a\nb", "a\n b", "\ta\nb", "a\r\nb", "\u0000", "\u0085", "\u00a0", "\u2028", "\ufeff",

@@ -7,7 +7,8 @@
  * per process, on first use.
  */
 import { readFileSync } from "node:fs";
-import Handlebars from "handlebars";
+import { createRequire } from "node:module";
+import type HandlebarsNS from "handlebars";
 import { jinjaText, type JinjaPart } from "./jinja-text.js";
 import { isPyIdent, pyLiteral, pyStr, type PyJson } from "./python-literals.js";
 import { shQuote } from "./shell.js";
@@ -87,13 +88,15 @@ function renderFlat(p: Py): string {
 }
 
 interface Compiled {
-  readonly dag: Handlebars.TemplateDelegate;
-  readonly step: Handlebars.TemplateDelegate;
+  readonly dag: HandlebarsNS.TemplateDelegate;
+  readonly step: HandlebarsNS.TemplateDelegate;
 }
 
 let compiled: Compiled | undefined;
 
 function load(): Compiled {
+  // Handlebars loads with the first Airflow compile, not with every `couler` command.
+  const Handlebars = createRequire(import.meta.url)("handlebars") as typeof HandlebarsNS;
   const hb = Handlebars.create();
   hb.registerHelper("str", (v: unknown) => {
     if (typeof v !== "string") throw new Error(`internal: str helper got ${typeof v}`);

@@ -5,22 +5,41 @@
  *
  * Our documents are plain JSON data, so a small emitter of our own does the writing: it
  * is several times faster than building a `yaml` Document (what a 10,000-step workflow
- * needs), and every rule it uses is spelled out below. The `yaml` package supplies the
- * implicit-type tests of both versions, and the tests parse every output back with it,
- * as YAML 1.1 and as 1.2.
+ * needs), and every rule it uses is spelled out below. The implicit-type patterns are
+ * the `yaml` package's, and the tests parse every output back with it, as YAML 1.1 and as 1.2.
  */
-import { Document } from "yaml";
+/**
+ * The implicit-type patterns of YAML 1.1 and of the YAML 1.2 core schema: a plain scalar
+ * matching one is not read as a string. Copied from the `yaml` package's schemas (so the
+ * package need not load on every compile); a test checks they are still the same.
+ */
+export const IMPLICIT_TYPE_PATTERNS: readonly RegExp[] = [
+  // YAML 1.1: null, bool, int (binary, octal, decimal, hex), float, sexagesimal, timestamp
+  /^(?:~|[Nn]ull|NULL)?$/,
+  /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
+  /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
+  /^[-+]?0b[0-1_]+$/,
+  /^[-+]?0[0-7_]+$/,
+  /^[-+]?[0-9][0-9_]*$/,
+  /^[-+]?0x[0-9a-fA-F_]+$/,
+  /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+  /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
+  /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
+  /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
+  /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
+  /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\.[0-9]+)?)(?:[ \t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$/,
+  // YAML 1.2 core: null, bool, int (octal, decimal, hex), float
+  /^(?:~|[Nn]ull|NULL)?$/,
+  /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+  /^0o[0-7]+$/,
+  /^[-+]?[0-9]+$/,
+  /^0x[0-9a-fA-F]+$/,
+  /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+];
 
-const STR = "tag:yaml.org,2002:str";
-
-function implicitTests(version: "1.1" | "1.2"): RegExp[] {
-  const d = new Document({}, { version });
-  return d.schema.tags
-    .filter((t) => t.tag !== STR && t.default === true && t.test instanceof RegExp)
-    .map((t) => t.test as RegExp);
-}
-
-const TESTS = [...implicitTests("1.1"), ...implicitTests("1.2")];
+const TESTS = IMPLICIT_TYPE_PATTERNS;
 
 /** Would this string, written plain, mean something other than a string to some reader? */
 export function needsQuotes(s: string): boolean {

@@ -9,12 +9,23 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { error, formatDiagnostic, sortDiagnostics, suggest, type Diagnostic } from "../diagnostics.js";
 import type { Workflow } from "../dsl/workflow.js";
-import { GRAPH_FORMATS, renderGraph, type GraphFormat } from "../graph/render-graph.js";
+import type { GraphFormat } from "../graph/render-graph.js";
 import { loadWorkflowFile } from "../loader/load.js";
-import { readSecretsFile, parseParamFlags, RunInputError, type SecretValues } from "../run/inputs.js";
-import { runWorkflow, RunSetupError, type RunOptions } from "../run/interpreter.js";
-import { progress } from "../run/progress.js";
-import { probeRuntime } from "../run/runtime.js";
+import type { SecretValues } from "../run/inputs.js";
+import type { RunOptions } from "../run/interpreter.js";
+
+// The interpreter and the graph renderer load only when their command runs: `couler
+// compile` must not pay for them.
+const GRAPH_FORMATS = ["mermaid", "dot"] as const;
+const loadRun = async () => {
+  const [inputs, interpreter, progress, runtime] = await Promise.all([
+    import("../run/inputs.js"),
+    import("../run/interpreter.js"),
+    import("../run/progress.js"),
+    import("../run/runtime.js"),
+  ]);
+  return { ...inputs, ...interpreter, ...progress, ...runtime };
+};
 import { processIO, type CliIO } from "./cli.js";
 
 class Usage extends Error {}
@@ -76,7 +87,7 @@ interface RunFlags {
 /** Add the `run` and `graph` commands to `program`; `setCode` sets the process exit code. */
 export function registerRunCommands(program: Command, io: CliIO, setCode: (code: number) => void): void {
   const usage = (e: unknown): boolean => {
-    if (e instanceof Usage || e instanceof RunInputError) {
+    if (e instanceof Usage || (e instanceof Error && e.name === "RunInputError")) {
       io.stderr(`couler: error: ${e.message.split("\n").join("\ncouler: error: ")}\n`);
       setCode(2);
       return true;
@@ -109,6 +120,7 @@ export function registerRunCommands(program: Command, io: CliIO, setCode: (code:
     .option("--keep-temp", "keep each step's private folder (its path is printed at the end) for debugging")
     .action(
       guard(async (file: string, flags: RunFlags) => {
+        const { parseParamFlags, readSecretsFile, probeRuntime, progress, runWorkflow, RunSetupError } = await loadRun();
         const jobs = flags.jobs !== undefined ? positiveInt("--jobs")(String(flags.jobs)) : undefined;
         const maxRounds = flags.maxRounds !== undefined ? positiveInt("--max-rounds")(String(flags.maxRounds)) : undefined;
         const given = parseParamFlags(flags.param);
@@ -189,6 +201,7 @@ export function registerRunCommands(program: Command, io: CliIO, setCode: (code:
           setCode(1);
           return;
         }
+        const { renderGraph } = await import("../graph/render-graph.js");
         io.stdout(renderGraph(wf.ir, flags.format));
       }),
     );

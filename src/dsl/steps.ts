@@ -21,7 +21,7 @@ import type {
 } from "../ir/types.js";
 import type { ArtifactInput, ArtifactRef, ArtifactSpec } from "./artifacts.js";
 import { type CacheSpec, jsonObject, tolerationsOf } from "./kube.js";
-import { stringify as yamlStringify } from "yaml";
+import { createRequire } from "node:module";
 import { functionBody } from "./function-source.js";
 import { currentScope, on, type StepDraft, type WorkflowScope } from "./scope.js";
 import { describe, type Input, toValue, ValueRef } from "./values.js";
@@ -740,7 +740,11 @@ export function runJob(opts: JobOptions): StepHandle {
   const m = opts?.manifest;
   let text = "";
   if (typeof m === "string") text = m;
-  else if (m && typeof m === "object") text = yamlStringify(m, { version: "1.1", lineWidth: 0 });
+  else if (m && typeof m === "object") {
+    // Loaded only for an object manifest: most workflows never need it.
+    const { stringify } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+    text = stringify(m, { version: "1.1", lineWidth: 0 });
+  }
   const kindMatch = /^kind:\s*([A-Za-z]+)/m.exec(text);
   if (kindMatch) base = kebab(kindMatch[1]!);
   return registerStep("runJob", opts ?? {}, () => base, known, (b) => {
