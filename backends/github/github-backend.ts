@@ -466,8 +466,14 @@ class GithubCompiler {
   private concurrency(): Json | undefined {
     const group = this.ctx.options.concurrency;
     const cancel = this.ctx.options["cancel-in-progress"] === "true";
-    if (group !== undefined && group !== "") return { group: templateText(group), "cancel-in-progress": cancel };
     const policy = this.wf.config.cron?.concurrencyPolicy;
+    if (group !== undefined && group !== "") {
+      if (policy !== undefined && policy !== "Allow") {
+        this.warn("overridden", `the concurrency option replaces the schedule's concurrencyPolicy ${policy}`, this.wf.loc);
+      }
+      return { group: templateText(group), "cancel-in-progress": cancel };
+    }
+    if (cancel) this.warn("ignored", "--github-cancel-in-progress true has no effect without --github-concurrency", this.wf.loc);
     if (policy === "Replace") return { group: wrap("github.workflow"), "cancel-in-progress": true };
     if (policy === "Forbid") {
       this.warn(
