@@ -11,7 +11,20 @@
  */
 import type { Backend, CompileContext, OutputFile } from "../backend.js";
 import type { Capabilities } from "../../src/ir/features.js";
-import { buildGraph, depAtoms, isPlainAnd, isPodStep, parentsOf, sinks, topoOrder, valuesOfStep } from "../../src/ir/graph.js";
+import {
+  allSteps,
+  buildGraph,
+  depAtoms,
+  isPlainAnd,
+  isPodStep,
+  parentsOf,
+  refsOfStep,
+  refsOfValue,
+  sinks,
+  topoOrder,
+  valuesOfCondition,
+  valuesOfStep,
+} from "../../src/ir/graph.js";
 import type {
   ArtifactLocation,
   Condition,
@@ -54,10 +67,7 @@ const capabilities: Capabilities = {
   condition: "yes",
   "loop-items": "yes",
   "loop-from": "yes",
-  "loop-parallelism": {
-    unsupported:
-      "Argo limits parallelism per template, not per fanned-out step; set a workflow-wide limit with configWorkflow({ parallelism }) instead",
-  },
+  "loop-parallelism": "yes",
   "fan-in": "yes",
   "exit-handler": "yes",
   "workflow-status": "yes",
@@ -171,6 +181,12 @@ class ArgoCompiler {
   /** Steps that may end Omitted (their depends can be unmet), so "after" must include Omitted. */
   private readonly mayOmit = new Set<string>();
   private readonly out: Json[] = [];
+  /** Fanned-out steps with a parallelism limit: each runs inside a wrapper template of its own. */
+  private readonly wrapped = new Map<string, string>();
+  /** Steps whose `.result` some step reads. */
+  private readonly resultRead = new Set<string>();
+  /** While writing a wrapper's inner call: how outer references appear there. */
+  private rewrite: Map<string, string> | undefined;
 
   constructor(
     private readonly wf: WorkflowIR,
@@ -203,6 +219,12 @@ class ArgoCompiler {
       }
     };
     walk(all);
+    for (const s of allSteps(wf)) {
+      for (const r of [...refsOfStep(s), ...(s.kind === "while" ? valuesOfCondition(s.condition).flatMap((v) => refsOfValue(v)) : [])]) {
+        if (r.kind === "result") this.resultRead.add(r.step);
+      }
+      if (s.loop?.parallelism !== undefined) this.wrapped.set(s.name, this.allocTemplate(`${s.name}-loop`));
+    }
     let entry = this.wfName.slice(0, 57);
     if (!/^[a-z]/.test(entry)) entry = `w-${entry}`;
     while (this.takenTemplates.has(entry)) entry = `${entry}-main`;
@@ -223,6 +245,7 @@ class ArgoCompiler {
       }
     };
     leaves(all);
+    for (const s of allSteps(wf)) if (this.wrapped.has(s.name)) templates.push(this.wrapperTemplate(s));
 
     const c = wf.config;
     const spec: Json = { entrypoint: entry };
@@ -363,6 +386,9 @@ class ArgoCompiler {
         const n = this.names.get(d.step);
         if (d.status === "ok") return this.mayOmit.has(d.step) ? `(${n}.Succeeded || ${n}.Skipped || ${n}.Daemoned || ${n}.Omitted)` : n;
         if (d.status === "any") return `(${n}.Succeeded || ${n}.Failed || ${n}.Errored)`;
+        if ((d.status === "anySucceeded" || d.status === "allFailed") && this.wrapped.has(d.step)) {
+          this.err(`waiting for ${d.status} of "${d.step}", which runs with a parallelism limit inside a template of its own, cannot be expressed; wait for .Succeeded or .Failed`, this.wf.loc);
+        }
         return `${n}.${STATUS_SUFFIX[d.status]}`;
       }
       case "not":
@@ -377,6 +403,9 @@ class ArgoCompiler {
 
   /** A reference as seen from a graph template (`mode` tells steps from tasks). */
   private refPath(r: Ref, mode: Mode): string {
+    const rewritten = this.rewrite?.get(JSON.stringify(r));
+    if (rewritten !== undefined) return rewritten;
+    if (r.kind === "result" && this.wrapped.has(r.step)) return `${mode}.${this.names.get(r.step)}.outputs.parameters.result`;
     switch (r.kind) {
       case "param":
         return `workflow.parameters.${r.name}`;
@@ -487,9 +516,68 @@ class ArgoCompiler {
     }
   }
 
-  /** How a graph template calls step `s`. */
-  private callSite(s: Step, mode: Mode): Json {
+  /** Outer references (other steps' outputs and artifacts) of a wrapped step, with the wrapper's input names. */
+  private wrapperInputs(s: Step): { params: { name: string; ref: Ref }[]; artifacts: { name: string; from: string }[] } {
+    const params: { name: string; ref: Ref }[] = [];
+    const seen = new Set<string>();
+    for (const r of refsOfStep(s)) {
+      if (r.kind !== "result" && r.kind !== "output") continue;
+      const key = JSON.stringify(r);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      params.push({ name: `${this.names.get(r.step)}-${r.kind === "result" ? "result" : r.output}`, ref: r });
+    }
+    const artifacts = isPodStep(s)
+      ? (s.inputArtifacts ?? []).flatMap((a) => (a.from.kind === "step" ? [{ name: a.name, from: `${this.names.get(a.from.step)}.outputs.artifacts.${a.from.artifact}` }] : []))
+      : [];
+    return { params, artifacts };
+  }
+
+  /**
+   * A fanned-out step with a parallelism limit: Argo limits parallelism per template, so
+   * the step runs inside a `steps` template of its own that carries the limit and passes
+   * the aggregated outputs up for fan-in.
+   */
+  private wrapperTemplate(s: Step): Json {
+    const { params, artifacts } = this.wrapperInputs(s);
+    this.rewrite = new Map(params.map((p) => [JSON.stringify(p.ref), `inputs.parameters.${p.name}`]));
+    let inner: Json;
+    try {
+      inner = this.callSite(s, "steps", true);
+    } finally {
+      this.rewrite = undefined;
+    }
+    const t: Json = { name: this.wrapped.get(s.name)!, parallelism: s.loop!.parallelism };
+    if (params.length || artifacts.length) {
+      t.inputs = {
+        ...(params.length ? { parameters: params.map((p) => ({ name: p.name })) } : {}),
+        ...(artifacts.length ? { artifacts: artifacts.map((a) => ({ name: a.name })) } : {}),
+      };
+    }
+    t.steps = [[inner]];
+    const task = this.names.get(s.name);
+    const outs: Json[] = [];
+    if (this.resultRead.has(s.name)) outs.push({ name: "result", valueFrom: { parameter: `{{steps.${task}.outputs.result}}` } });
+    for (const o of s.outputs ?? []) outs.push({ name: o.name, valueFrom: { parameter: `{{steps.${task}.outputs.parameters.${o.name}}}` } });
+    if (outs.length) t.outputs = { parameters: outs };
+    return t;
+  }
+
+  /** How a graph template calls step `s` (`inner`: the call inside its parallelism wrapper). */
+  private callSite(s: Step, mode: Mode, inner = false): Json {
     const call: Json = { name: this.names.get(s.name) };
+    const wrapper = this.wrapped.get(s.name);
+    if (wrapper !== undefined && !inner) {
+      const { params, artifacts } = this.wrapperInputs(s);
+      call.template = wrapper;
+      if (params.length || artifacts.length) {
+        call.arguments = {
+          ...(params.length ? { parameters: params.map((p) => ({ name: p.name, value: `{{${this.refPath(p.ref, mode)}}}` })) } : {}),
+          ...(artifacts.length ? { artifacts: artifacts.map((a) => ({ name: a.name, from: `{{${mode}.${a.from}}}` })) } : {}),
+        };
+      }
+      return call;
+    }
     const params: Json[] = [];
     const artifacts: Json[] = [];
     if (s.kind === "templateRef") {
@@ -503,7 +591,9 @@ class ArgoCompiler {
       for (const i of this.inputsOf(s)) params.push({ name: i.name, value: `{{${this.refPath(i.ref, mode)}}}` });
       if (isPodStep(s)) {
         for (const a of s.inputArtifacts ?? []) {
-          if (a.from.kind === "step") artifacts.push({ name: a.name, from: `{{${mode}.${this.names.get(a.from.step)}.outputs.artifacts.${a.from.artifact}}}` });
+          if (a.from.kind !== "step") continue;
+          const from = inner ? `{{inputs.artifacts.${a.name}}}` : `{{${mode}.${this.names.get(a.from.step)}.outputs.artifacts.${a.from.artifact}}}`;
+          artifacts.push({ name: a.name, from });
         }
       }
     }

@@ -2,10 +2,81 @@
 # Do not edit: change the workflow and compile it again.
 from __future__ import annotations
 
+import json
+
 import pendulum
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG
+
+# Run-time helpers: called by tasks when they run, never while Airflow parses this file.
+
+
+def _couler_pick(value, *path):
+    """One output of a step, from the JSON object its task pushed to XCom."""
+    if value is None:
+        raise ValueError("couler: the step pushed no outputs (did it run?)")
+    if isinstance(value, str):
+        value = json.loads(value)
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _couler_fan_in(values, *path):
+    """The JSON list of one output of every instance of a fanned-out step."""
+    return json.dumps([_couler_pick(value, *path) for value in values])
+
+
+def _couler_literal(text):
+    """Jinja source that renders to exactly `text`: Airflow renders list and dict values of
+    `expand_kwargs()` once more in the mapped task, and run-time items are data, not templates."""
+    expr_open, expr_close = "{" * 2, "}" * 2  # spelled so no template engine reads them here
+    risky = (expr_open in text or "{%" in text or "{#" in text or "\r" in text
+             or text.endswith(("{", "\n", "json", "yaml", "yml", ".sh", ".bash", ".sql")))
+    if not risky:
+        return text
+    escaped = "".join(
+        "\\\\" if c == "\\" else "\\'" if c == "'" else "\\n" if c == "\n" else "\\r" if c == "\r"
+        else "\\t" if c == "\t" else "\\x%02x" % ord(c) if ord(c) < 0x20 or ord(c) == 0x7F else c
+        for c in text
+    )
+    return expr_open + " '" + escaped + "' " + expr_close
+
+
+def _couler_fan_out(items, fields, condition=None):
+    """Per-instance operator arguments for a fan-out; items whose `condition` is false get no instance."""
+    rows = json.loads(items) if isinstance(items, str) else items
+    if not isinstance(rows, list):
+        raise ValueError("couler: a fan-out source must be a JSON list")
+
+    def text(item, key):
+        value = item if key is None else item[key]
+        return value if isinstance(value, str) else json.dumps(value)
+
+    def value(parts, item):
+        return "".join(p["text"] if "text" in p else text(item, p["item"]) for p in parts)
+
+    def resolve(c, item):
+        if c["op"] in ("and", "or"):
+            return {"op": c["op"], "of": [resolve(x, item) for x in c["of"]]}
+        if c["op"] == "not":
+            return {"op": "not", "of": resolve(c["of"], item)}
+        return {"op": c["op"], "left": value(c["left"], item), "right": value(c["right"], item)}
+
+    out = []
+    for item in rows:
+        if condition is not None and not _couler_when(resolve(condition, item)):
+            continue
+        kwargs = {}
+        for name, spec in fields.items():
+            if isinstance(spec, dict):
+                kwargs[name] = {k: _couler_literal(value(v, item)) for k, v in spec.items()}
+            else:
+                kwargs[name] = [_couler_literal(value(v, item)) for v in spec]
+        out.append(kwargs)
+    return out
 
 
 with DAG(
@@ -13,11 +84,102 @@ with DAG(
     schedule=None,
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
+    user_defined_filters={"couler_pick": _couler_pick, "couler_fan_in": _couler_fan_in},
     tags=["couler"],
 ) as dag:
-    # step "crawl", "map-parallelism.ts" line 6
+    # step "list-urls", "map-parallelism.ts" line 7
+    list_urls = KubernetesPodOperator(
+        task_id="list-urls",
+        image="python:3.12-alpine",
+        cmds=[
+            "sh",
+            "-c",
+            (
+                "couler_tmp=/tmp/couler\n"
+                "mkdir -p \"$couler_tmp\" || exit 1\n"
+                "cat > \"$couler_tmp/script\" <<'COULER_EOF_4d1215d0'\n"
+                "import json\n"
+                "print(json.dumps([\"a.example\", \"b.example\", \"c.example\"]))\n"
+                "\n"
+                "COULER_EOF_4d1215d0\n"
+                "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
+                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
+                "couler_json() {\n"
+                "  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n"
+                "  { if (NR > 1) printf \"\\\\n\"; n = length($0); for (i = 1; i <= n; i++) { c = substr($0, i, 1); if (c in esc) printf \"%s\", esc[c]; else printf \"%s\", c } }\n"
+                "  END { printf \"\\\"\" }' < \"$1\"\n"
+                "}\n"
+                "mkdir -p /airflow/xcom || exit 1\n"
+                "{\n"
+                "  printf '%s' '{\"result\": '; couler_json \"$couler_tmp/stdout\"\n"
+                "  printf '%s' ', \"outputs\": {'\n"
+                "  printf '%s\\n' '}}'\n"
+                "} > /airflow/xcom/return.json\n"
+                "exit 0"
+            ),
+            "couler",
+        ],
+        arguments=["python", "/tmp/couler/script"],
+        do_xcom_push=True,
+    )
+    # instances of step "crawl", "map-parallelism.ts" line 13
+    crawl__items = PythonOperator(
+        task_id="crawl__items",
+        python_callable=_couler_fan_out,
+        op_kwargs={
+            "items": "{{ ti.xcom_pull(task_ids='list-urls') | couler_pick('result') }}",
+            "fields": {
+                "arguments": [
+                    [{"text": "echo"}],
+                    [{"item": None}],
+                    [{"text": "from"}],
+                    [{"text": "{{ ti.xcom_pull(task_ids='list-urls') | couler_pick('result') }}"}],
+                ],
+            },
+        },
+        trigger_rule="none_failed",
+    )
+    # step "crawl", "map-parallelism.ts" line 13
     crawl = KubernetesPodOperator.partial(
         task_id="crawl",
         image="alpine:3.20",
+        cmds=[
+            "sh",
+            "-c",
+            (
+                "couler_tmp=/tmp/couler\n"
+                "mkdir -p \"$couler_tmp\" || exit 1\n"
+                "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
+                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
+                "couler_json() {\n"
+                "  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n"
+                "  { if (NR > 1) printf \"\\\\n\"; n = length($0); for (i = 1; i <= n; i++) { c = substr($0, i, 1); if (c in esc) printf \"%s\", esc[c]; else printf \"%s\", c } }\n"
+                "  END { printf \"\\\"\" }' < \"$1\"\n"
+                "}\n"
+                "mkdir -p /airflow/xcom || exit 1\n"
+                "{\n"
+                "  printf '%s' '{\"result\": '; couler_json \"$couler_tmp/stdout\"\n"
+                "  printf '%s' ', \"outputs\": {'\n"
+                "  printf '%s\\n' '}}'\n"
+                "} > /airflow/xcom/return.json\n"
+                "exit 0"
+            ),
+            "couler",
+        ],
+        do_xcom_push=True,
         max_active_tis_per_dagrun=2,
-    ).expand_kwargs([{"cmds": ["echo", "a"]}, {"cmds": ["echo", "b"]}, {"cmds": ["echo", "c"]}, {"cmds": ["echo", "d"]}])
+    ).expand_kwargs(crawl__items.output)
+    # step "report", "map-parallelism.ts" line 17
+    report = KubernetesPodOperator(
+        task_id="report",
+        image="alpine:3.20",
+        cmds=["echo"],
+        arguments=["{{ ti.xcom_pull(task_ids='crawl') | couler_fan_in('result') }}"],
+        trigger_rule="none_failed",
+    )
+
+    list_urls >> crawl__items
+    crawl__items >> crawl
+    crawl >> report
