@@ -391,8 +391,7 @@ class GithubCompiler {
           this.error("unsupported", `parameter "${p.name}": its default contains "\${{", which GitHub refuses in an input default (no expression and no escape is allowed there)`, p.loc);
         }
         input.default = p.default;
-      }
-      else input.required = true;
+      } else input.required = true;
       if (this.scheduled && p.default === undefined) {
         this.error("missing-default", `parameter "${p.name}" has no default, and a scheduled run has no inputs: give it a default`, p.loc);
       }
