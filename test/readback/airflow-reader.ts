@@ -66,7 +66,7 @@ export function readAirflowFiles(fileSets: readonly (readonly OutputFile[])[]): 
 }
 
 const S: OutcomeClass[] = ["S"];
-const SK: OutcomeClass[] = ["S", "K"];
+const SK: OutcomeClass[] = ["S", "K", "O"];
 const SF: OutcomeClass[] = ["S", "F"];
 
 function ruleFormula(rule: string, parents: readonly string[]): Formula {
@@ -90,7 +90,7 @@ function ruleFormula(rule: string, parents: readonly string[]): Formula {
     case "all_failed":
       return all(["F"]);
     case "all_skipped":
-      return all(["K"]);
+      return all(["K", "O"]);
     case "none_skipped":
       return all(SF);
     case "none_failed_min_one_success":
@@ -125,10 +125,11 @@ function graphOfDag(d: Exclude<AirflowDag, { error: string }>, ir: WorkflowIR): 
     if (tid.startsWith("couler_")) return undefined;
     throw new Error(`task ${tid} is not a step`);
   };
+  // helpers and couler_* tasks (the run-state tasks) are transparent: they stand for their own upstream
   const realParents = (tid: string): string[] =>
     d.tasks[tid]!.upstream.flatMap((u) => {
       const k = kindOf(u);
-      if (!k) return [];
+      if (!k) return realParents(u);
       return k.helper ? realParents(u) : [k.step];
     });
 
@@ -143,8 +144,11 @@ function graphOfDag(d: Exclude<AirflowDag, { error: string }>, ir: WorkflowIR): 
           const args = [...m[2]!.matchAll(/'([^']*)'/g)].map((x) => x[1]!);
           out.push(args[0] === "result" ? `result:${step}` : `output:${step}.${args[1]}`);
         }
-        for (const m of e.matchAll(/\bparams(?:\.([A-Za-z_][A-Za-z0-9_]*)|\['([^']*)'\])/g)) out.push(`param:${m[1] ?? m[2]}`);
+        // params outside string literals (a literal may well contain the text "params.x")
+        const code = e.replace(/'(?:[^'\\]|\\.)*'/g, (q) => (/^'[^']*'$/.test(q) && /\[\s*$/.test(e.slice(0, e.indexOf(q))) ? q : "''"));
+        for (const m of code.matchAll(/\bparams(?:\.([A-Za-z_][A-Za-z0-9_]*)|\['([^']*)'\])/g)) out.push(`param:${m[1] ?? m[2]}`);
         if (/^run_id$/.test(e)) out.push("workflow.name");
+        if (/xcom_pull\(task_ids='couler_workflow_status'\)/.test(e)) out.push("workflow.status");
         if (/dag_run\.get_task_instances/.test(e)) out.push("workflow.status");
       }
     }
@@ -171,7 +175,8 @@ function graphOfDag(d: Exclude<AirflowDag, { error: string }>, ir: WorkflowIR): 
     const condReads = new Set<string>();
     let hasCondition = false;
     let fanout: string | null = t.expand_count !== null ? `items:${t.expand_count}` : null;
-    const parts: Formula[] = [ruleFormula(t.trigger_rule, t.upstream.filter((u) => !helpers.includes(u)).map((u) => kindOf(u)?.step).filter((x): x is string => !!x))];
+    const direct = t.upstream.filter((u) => !helpers.includes(u));
+    const parts: Formula[] = [ruleFormula(t.trigger_rule, direct.map((u) => kindOf(u)?.step).filter((x): x is string => !!x))];
     for (const h of helpers) {
       const ht = d.tasks[h]!;
       parts.push(ruleFormula(ht.trigger_rule, realParents(h)));

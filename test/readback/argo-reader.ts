@@ -24,6 +24,20 @@ export function readArgo(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
   const spec: Obj = wfDoc.kind === "CronWorkflow" ? wfDoc.spec.workflowSpec : wfDoc.spec;
   const templates = new Map<string, Obj>((spec.templates as Obj[]).map((t) => [t.name, t]));
   const names = new NameResolver(irStepNames(ir));
+  wrapperOutputs.clear();
+  // outputs of wrapper templates (map parallelism) are their inner call's, passed up by valueFrom.parameter
+  for (const t of templates.values()) {
+    if (!isGraph(t)) continue;
+    const outs = new Map<string, string>();
+    for (const o of t.outputs?.parameters ?? []) if (o.valueFrom?.parameter !== undefined) outs.set(o.name, o.valueFrom.parameter);
+    if (outs.size) wrapperOutputs.set(t.name, outs);
+  }
+  const callTemplate = new Map<string, string>();
+  const collect = (t: Obj) => {
+    for (const c of t.steps ? (t.steps as Obj[][]).flat() : (t.dag?.tasks ?? [])) if (c.template !== undefined && !wrapperOutputs.has(callTemplate.get(c.name) ?? "")) callTemplate.set(c.name, c.template);
+  };
+  for (const t of templates.values()) if (isGraph(t)) collect(t);
+  wrapperOf = (task: string, out: string) => wrapperOutputs.get(callTemplate.get(task) ?? "")?.get(out);
   const steps: Record<string, NStep> = {};
 
   const params: Record<string, string | null> = {};
@@ -52,15 +66,14 @@ export function readArgo(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
     });
   };
 
-  const isGraph = (t: Obj | undefined) => !!t && (t.steps !== undefined || t.dag !== undefined);
 
-  const readsOfCall = (call: Obj): { reads: string[]; condReads: string[] } => {
+  const readsOfCall = (call: Obj, outer: readonly ReadonlyMap<string, string>[] = []): { reads: string[]; condReads: string[] } => {
     const args = new Map<string, string>();
     for (const a of call.arguments?.parameters ?? []) args.set(a.name, a.value);
     const reads = new Set<string>();
     const scan = (text: unknown, into: Set<string>) => {
       if (typeof text !== "string") return;
-      for (const p of argoParts(text)) if ("path" in p) for (const k of keysOfPath(p.path, args, names)) into.add(k);
+      for (const p of argoParts(text)) if ("path" in p) for (const k of keysOfPath(p.path, [args, ...outer], names)) into.add(k);
     };
     for (const v of args.values()) scan(v, reads);
     if (call.withParam) scan(call.withParam, reads);
@@ -81,8 +94,19 @@ export function readArgo(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
       if (call.template === t.name) continue; // the while loop's next round
       const name = names.resolve(call.name);
       const callee = call.template !== undefined ? templates.get(call.template) : undefined;
-      const { reads, condReads } = readsOfCall(call);
-      const fanout = call.withItems ? `items:${(call.withItems as unknown[]).length}` : call.withParam ? `from:${fromKey(call.withParam, names)}` : null;
+      // a wrapper template around one fanned-out call (it carries the map's parallelism limit)
+      const inner = callee && isGraph(callee) && !callsOf(callee).some((c) => c.call.template === callee.name) && callsOf(callee).length === 1 ? callsOf(callee)[0]!.call : undefined;
+      const outerArgs = new Map<string, string>((call.arguments?.parameters ?? []).map((a: Obj) => [a.name, a.value]));
+      const r1 = readsOfCall(call);
+      const r2 = inner ? readsOfCall(inner, [outerArgs]) : { reads: [], condReads: [] };
+      const reads = [...new Set([...r1.reads, ...r2.reads])].sort();
+      const condReads = [...new Set([...r1.condReads, ...r2.condReads])].sort();
+      const loopCall = inner ?? call;
+      const fanout = loopCall.withItems
+        ? `items:${(loopCall.withItems as unknown[]).length}`
+        : loopCall.withParam
+          ? `from:${fromKey(loopCall.withParam, names, inner ? [outerArgs] : [])}`
+          : null;
       const afterNames = after.map((a) => names.resolve(a));
       const step: NStep = {
         scope,
@@ -90,10 +114,10 @@ export function readArgo(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
         deps: extraAfter.length ? { kind: "const", value: true } : renameFormula(deps, names),
         reads,
         fanout,
-        hasCondition: call.when !== undefined,
+        hasCondition: call.when !== undefined || inner?.when !== undefined,
         conditionReads: condReads,
       };
-      if (callee && isGraph(callee)) {
+      if (callee && isGraph(callee) && !inner) {
         const loops = callsOf(callee).some((c) => c.call.template === callee.name);
         if (!loops) throw new Error(`call ${call.name} runs graph template ${callee.name}, which is not a loop`);
         steps[name] = { ...step, loop: true };
@@ -110,6 +134,11 @@ export function readArgo(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
   return { params, steps };
 }
 
+const isGraph = (t: Obj | undefined) => !!t && (t.steps !== undefined || t.dag !== undefined);
+const wrapperOutputs = new Map<string, Map<string, string>>();
+/** The valueFrom text behind output `out` of the call `task`, when that call runs a wrapper template. */
+let wrapperOf: (task: string, out: string) => string | undefined = () => undefined;
+
 function isData(k: string): boolean {
   return k.startsWith("param:") || k.startsWith("result:") || k.startsWith("output:");
 }
@@ -121,7 +150,7 @@ function walkStrings(x: unknown, f: (s: string) => void): void {
 }
 
 /** Neutral reference keys of one Argo path (`inputs.parameters.x` follows the caller's argument x). */
-function keysOfPath(path: string, args: ReadonlyMap<string, string>, names: NameResolver, depth = 0): string[] {
+function keysOfPath(path: string, argsChain: readonly ReadonlyMap<string, string>[], names: NameResolver): string[] {
   const seg = path.split(".");
   if (seg[0] === "workflow" && seg[1] === "parameters") return [`param:${seg.slice(2).join(".")}`];
   if (seg[0] === "workflow") return [`workflow.${seg[1]}`];
@@ -129,21 +158,25 @@ function keysOfPath(path: string, args: ReadonlyMap<string, string>, names: Name
   if ((seg[0] === "steps" || seg[0] === "tasks") && seg[2] === "outputs") {
     const step = names.resolve(seg[1]!);
     if (seg[3] === "result") return [`result:${step}`];
-    if (seg[3] === "parameters") return [`output:${step}.${seg.slice(4).join(".")}`];
+    if (seg[3] === "parameters") {
+      const via = wrapperOf(seg[1]!, seg.slice(4).join("."));
+      if (via !== undefined) return argoParts(via).flatMap((p) => ("path" in p ? keysOfPath(p.path, [], names) : []));
+      return [`output:${step}.${seg.slice(4).join(".")}`];
+    }
     return [];
   }
-  if (seg[0] === "inputs" && seg[1] === "parameters" && depth === 0) {
-    const v = args.get(seg.slice(2).join("."));
+  if (seg[0] === "inputs" && seg[1] === "parameters" && argsChain.length) {
+    const v = argsChain[0]!.get(seg.slice(2).join("."));
     if (v === undefined) return [];
-    return argoParts(v).flatMap((p) => ("path" in p ? keysOfPath(p.path, args, names, 1) : []));
+    return argoParts(v).flatMap((p) => ("path" in p ? keysOfPath(p.path, argsChain.slice(1), names) : []));
   }
   return [];
 }
 
-function fromKey(text: string, names: NameResolver): string {
+function fromKey(text: string, names: NameResolver, argsChain: readonly ReadonlyMap<string, string>[] = []): string {
   const parts = argoParts(text).filter((p) => "path" in p) as { path: string }[];
   if (parts.length !== 1) throw new Error(`withParam ${JSON.stringify(text)} is not one reference`);
-  return keysOfPath(parts[0]!.path, new Map(), names)[0] ?? `?${parts[0]!.path}`;
+  return keysOfPath(parts[0]!.path, argsChain, names)[0] ?? `?${parts[0]!.path}`;
 }
 
 const SUFFIX: Record<string, OutcomeClass[]> = {
@@ -151,13 +184,13 @@ const SUFFIX: Record<string, OutcomeClass[]> = {
   Failed: ["F"],
   Errored: ["F"],
   Skipped: ["K"],
-  Omitted: ["K"],
+  Omitted: ["O"],
   Daemoned: ["S"],
   AnySucceeded: ["S"],
   AllFailed: ["F"],
 };
 
-/** Parse Argo's `depends` text: names, `name.State`, `&&`, `||`, `!`, parentheses. A bare name means Succeeded, Skipped or Daemoned. */
+/** Parse Argo's `depends` text: names, `name.State`, `&&`, `||`, `!`, parentheses. A bare name means Succeeded, Skipped or Daemoned (not Omitted). */
 export function parseDepends(text: string): Formula {
   const toks = text.match(/&&|\|\||!|\(|\)|[A-Za-z0-9_.-]+/g) ?? [];
   if (toks.join("") !== text.replace(/\s+/g, "")) throw new Error(`depends text with unknown characters: ${text}`);

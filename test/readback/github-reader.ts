@@ -21,7 +21,7 @@ import { type Formula, type NGraph, type NStep, NameResolver, irStepNames, type 
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const RESULT_OF: Record<OutcomeClass, string> = { S: "success", F: "failure", K: "skipped" };
+const RESULT_OF: Record<OutcomeClass, string> = { S: "success", F: "failure", K: "skipped", O: "skipped" };
 const RESULT_WORDS = new Set(["success", "failure", "cancelled", "skipped"]);
 
 export function readGithub(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
@@ -49,6 +49,9 @@ export function readGithub(files: readonly OutputFile[], ir: WorkflowIR): NGraph
     if (path[0] === "github" && path[1] === "event" && path[2] === "inputs") return `param:${path[3]}`;
     if (path[0] === "needs" && path[2] === "outputs" && path.length === 4) {
       const step = ownerOf(path[1]!);
+      // `<key>_hex`: the same output hex-encoded, for exact (case-sensitive) comparisons
+      const key = path[3]!.replace(/_hex_*$/, "");
+      if (key !== path[3]) return keyOfProp(["needs", path[1]!, "outputs", key], job);
       if (path[3] === "result" && !(byName.get(step)?.outputs ?? []).some((o) => o.name === "result")) return `result:${step}`;
       return `output:${step}.${outputName(byName.get(step), path[3]!)}`;
     }
@@ -180,12 +183,17 @@ function literals(e: GhExpr, out: unknown[] = []): unknown[] {
 function classify(e: GhExpr): "status" | "guard" | "workflow-status" | "condition" {
   const props = ghProps(e);
   if (e.kind === "bin" && e.op === "!=" && e.right.kind === "lit" && e.right.value === "[]" && e.left.kind === "call" && e.left.name === "toJSON") return "guard";
+  if (props.length === 0) return calls0(e) ? "status" : "condition";
   const onlyResults = props.every((p) => p[0] === "needs" && p[2] === "result" && p.length === 3);
   if (!onlyResults) return "condition";
   const words = literals(e).filter((v) => typeof v === "string" && !RESULT_WORDS.has(v));
   if (words.length) return "workflow-status";
   const calls = (x: GhExpr): boolean => (x.kind === "call" ? ["always", "cancelled", "failure", "success"].includes(x.name) : x.kind === "not" ? calls(x.of) : x.kind === "bin" ? calls(x.left) || calls(x.right) : false);
   return props.length || calls(e) ? "status" : "condition";
+}
+
+function calls0(x: GhExpr): boolean {
+  return x.kind === "call" ? ["always", "cancelled", "failure", "success"].includes(x.name) : x.kind === "not" ? calls0(x.of) : x.kind === "bin" ? calls0(x.left) || calls0(x.right) : false;
 }
 
 function outputName(s: Step | undefined, key: string): string {

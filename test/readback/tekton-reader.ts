@@ -7,7 +7,7 @@
  * - "After": `runAfter`, plus every task whose results or status a task reads (Tekton orders
  *   those implicitly). A `finally` task runs after every pipeline task, unless it reads
  *   `$(tasks.<t>.status)`: then it stands for a step waiting on those tasks' outcome, and the
- *   status values it accepts become its start formula (Succeeded → S, Failed → F, None → K).
+ *   status values it accepts become its start formula (Succeeded → S, Failed → F, None → skipped or omitted).
  * - Reads: `$(params.p)`, `$(tasks.t.results.r)` in the pipeline task's params, `when` and
  *   matrix (not inside the Task, whose `$(params.x)` are the task's own inputs).
  * - Condition: a `when` other than a status guard; `$(tasks.status)` is the workflow status.
@@ -161,7 +161,7 @@ function outputName(s: Step | undefined, result: string): string {
   return same.length === 1 ? same[0]!.name : result;
 }
 
-const TEKTON_STATUS: Record<string, OutcomeClass[]> = { Succeeded: ["S"], Failed: ["F"], None: ["K"] };
+const TEKTON_STATUS: Record<string, OutcomeClass[]> = { Succeeded: ["S"], Failed: ["F"], None: ["K", "O"] };
 
 function statusAtom(step: string, operator: string, values: string[]): Formula {
   const classes = [...new Set(values.flatMap((v) => TEKTON_STATUS[v] ?? []))].sort() as OutcomeClass[];

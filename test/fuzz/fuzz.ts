@@ -1,0 +1,43 @@
+/**
+ * `npm run fuzz -- --runs N --seed S`: as many random workflows as asked, through every backend
+ * (see test/readback/property-check.ts for what is checked). `--case seed:size` re-runs one case;
+ * `--batch N` sets how many cases share one Python / GitHub-parser process (default 200).
+ * Exit 1 when any case fails, printing how to reproduce each.
+ */
+import fc from "fast-check";
+import { caseArbitrary, randomWorkflow } from "../helpers/random-workflow.js";
+import { type Case, type CaseFailure, checkCases, describeFailures } from "../readback/property-check.js";
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const one = arg("case");
+const runs = Number(arg("runs") ?? 1000);
+const seed = Number(arg("seed") ?? Date.now() % 0x7fffffff);
+const batch = Number(arg("batch") ?? 200);
+
+let cases: Case[];
+if (one) {
+  const [s, n] = one.split(":").map(Number);
+  cases = [{ seed: s!, size: n! }];
+  if (process.argv.includes("--print-ir")) console.log(JSON.stringify(randomWorkflow(s!, n!).ir, null, 2));
+} else {
+  cases = fc.sample(caseArbitrary(), { seed, numRuns: runs });
+  console.log(`fuzz: ${runs} cases, seed ${seed}`);
+}
+const failures: CaseFailure[] = [];
+const totals: Record<string, number> = {};
+const started = Date.now();
+for (let i = 0; i < cases.length; i += batch) {
+  const r = await checkCases(cases.slice(i, i + batch));
+  failures.push(...r.failures);
+  for (const [t, n] of Object.entries(r.stats.accepted)) totals[t] = (totals[t] ?? 0) + n;
+  process.stdout.write(`  ${Math.min(i + batch, cases.length)}/${cases.length} cases, ${failures.length} failures\n`);
+}
+console.log(`accepted per target: ${JSON.stringify(totals)}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+if (failures.length) {
+  console.log(describeFailures(failures, 50));
+  process.exitCode = 1;
+}
