@@ -201,10 +201,8 @@ class GithubCompiler {
   private readonly ids: NameTable;
   private readonly plans = new Map<string, JobPlan>();
   private readonly mainNames: string[];
-  /** Main steps whose `depends` can be unmet without a failure (status edges), and everything downstream of them. */
-  private readonly mayOmit = new Set<string>();
-  /** Main steps that can end skipped although nothing failed: a job-level condition, an empty run-time list. */
-  private readonly skippable = new Set<string>();
+  /** How each main job decides to start (see `ordering`). */
+  private readonly mode = new Map<string, "default" | "noFailure" | "explicit">();
   private readonly ancestors = new Map<string, Set<string>>();
   /**
    * `step\0output` (`step\0` for stdout) → the job output holding that value in hex, for
@@ -308,20 +306,36 @@ class GithubCompiler {
 
   // ------------------------------------------------------------------ graph facts
 
+  /**
+   * Picks each main job's start rule. The IR's default edge accepts a parent that succeeded,
+   * was skipped, or was omitted; only a failure blocks it. A failure that no step waits for
+   * fails the run, and then which jobs still start is the engine's policy: here, none below
+   * it (as in Argo's fail-fast), whenever that keeps the IR's meaning for handled failures.
+   * - `explicit`: a job with status edges, or below a step whose failure some step waits for
+   *   (other than its parent): each parent's `needs.<id>.result` is checked (`depExpr`).
+   * - `noFailure`: only default edges, below a step that can end skipped or omitted:
+   *   `!failure() && !cancelled()` (`failure()` is true when any ancestor job failed).
+   * - `default`: nothing upstream can end skipped or omitted: GitHub's own `success()`.
+   */
   private analyseMain(): void {
     const steps = this.wf.steps;
     const g = buildGraph(steps);
-    const order = topoOrder(steps, g);
-    for (const name of order) {
+    const handled = new Set<string>();
+    for (const s of steps) if (!isPlainAnd(s.depends)) for (const a of depAtoms(s.depends)) handled.add(a.step);
+    const canSkip = new Set<string>();
+    for (const name of topoOrder(steps, g)) {
       const s = g.byName.get(name)!;
+      const parents = g.parents.get(name) ?? [];
       const anc = new Set<string>();
-      for (const p of g.parents.get(name) ?? []) {
+      for (const p of parents) {
         anc.add(p);
         for (const a of this.ancestors.get(p) ?? []) anc.add(a);
       }
       this.ancestors.set(name, anc);
-      if (!isPlainAnd(s.depends) || depAtoms(s.depends).some((a) => this.mayOmit.has(a.step))) this.mayOmit.add(name);
-      if ((s.when && !this.itemCondition(s)) || this.mayOmit.has(name) || s.loop?.kind === "from") this.skippable.add(name);
+      const handledAbove = [...anc].some((a) => handled.has(a) && !parents.includes(a));
+      const mode = !isPlainAnd(s.depends) || handledAbove ? "explicit" : [...anc].some((a) => canSkip.has(a)) ? "noFailure" : "default";
+      this.mode.set(name, mode);
+      if ((s.when && !this.itemCondition(s)) || s.loop?.kind === "from" || mode === "explicit") canSkip.add(name);
     }
   }
 
@@ -596,24 +610,19 @@ class GithubCompiler {
   // ------------------------------------------------------------------ ordering
 
   /**
-   * `needs` and `if:` for a job. In the main graph, a job whose upstream contains no step
-   * that can be skipped by design keeps GitHub's default (`success()`). Otherwise:
-   * - a job with only default edges to such steps runs when nothing upstream failed:
-   *   `!failure() && !cancelled()` (GitHub's `failure()` looks at every ancestor job);
-   * - a job with status edges, or downstream of one, checks each parent's
-   *   `needs.<id>.result` (see `depExpr`).
-   * Exit-handler jobs need every main job and start with `always()`.
+   * `needs` and `if:` for a job: the parents, the steps it reads, and the start rule chosen
+   * by `analyseMain`. Exit-handler jobs need every main job and start with `always()`.
    */
-  private ordering(plan: JobPlan, extraNeeds: Set<string>): { needs: string[]; cond: string[] } {
+  private ordering(plan: JobPlan): { needs: string[]; cond: string[] } {
     const s = plan.step;
     const needs = new Set<string>();
     const cond: string[] = [];
     for (const p of parentsOf(s)) needs.add(p);
     for (const p of producersOf(s)) needs.add(p);
-    const idsOf = (names: Iterable<string>) => [...names].map((n) => this.plans.get(n)!);
     const jobNeeds = new Set<string>();
-    for (const p of idsOf(needs)) {
-      const readsOutputs = refsOfStep(s).some((r) => (r.kind === "result" || r.kind === "output") && r.step === p.step.name);
+    for (const name of needs) {
+      const p = this.plans.get(name)!;
+      const readsOutputs = refsOfStep(s).some((r) => (r.kind === "result" || r.kind === "output") && r.step === name);
       jobNeeds.add(readsOutputs && p.collector ? p.collector : p.id);
       // a consumer of a collector still checks the producer's own result
       if (p.collector) jobNeeds.add(p.id);
@@ -623,25 +632,21 @@ class GithubCompiler {
     if (plan.scope === "onExit") {
       for (const n of this.mainNames) jobNeeds.add(this.plans.get(n)!.id);
       cond.push("always()");
-      if (s.depends) cond.push(this.depExpr(s.depends, s, true, extraNeeds));
+      if (s.depends) cond.push(this.depExpr(s.depends, s));
     } else {
-      const anc = this.ancestors.get(s.name) ?? new Set();
-      const explicit = when !== undefined || guard !== undefined || this.mayOmit.has(s.name) || [...anc].some((a) => this.skippable.has(a));
-      if (explicit) {
-        if (this.mayOmit.has(s.name)) {
-          cond.push("!cancelled()");
-          if (s.depends) cond.push(this.depExpr(s.depends, s, false, extraNeeds));
-        } else if (s.depends) cond.push("!failure()", "!cancelled()");
-        else cond.push("!cancelled()");
-      }
+      const mode = this.mode.get(s.name);
+      if (mode === "explicit") {
+        cond.push("!cancelled()");
+        if (s.depends) cond.push(this.depExpr(s.depends, s));
+      } else if (s.depends && (mode === "noFailure" || when !== undefined || guard !== undefined)) cond.push("!failure()", "!cancelled()");
+      else if (when !== undefined || guard !== undefined) cond.push("!cancelled()");
     }
     if (when !== undefined) cond.push(when);
     if (guard !== undefined) cond.push(guard);
-    for (const n of extraNeeds) jobNeeds.add(this.plans.get(n)!.id);
     return { needs: [...jobNeeds].sort((a, b) => this.jobOrder.get(a)! - this.jobOrder.get(b)!), cond };
   }
 
-  private depExpr(d: Depends, s: Step, exitScope: boolean, extraNeeds: Set<string>): string {
+  private depExpr(d: Depends, s: Step): string {
     switch (d.kind) {
       case "on": {
         const p = this.plans.get(d.step)!;
@@ -649,18 +654,8 @@ class GithubCompiler {
         const ok = `(${r} == 'success' || ${r} == 'skipped')`;
         const failed = `(${r} == 'failure' || ${r} == 'cancelled')`;
         switch (d.status) {
-          case "ok": {
-            if (exitScope || this.mayOmit.has(d.step)) return ok;
-            if (!this.skippable.has(d.step)) return `${r} == 'success'`;
-            // skipped by its own condition counts, skipped because something upstream failed does not
-            const anc = [...(this.ancestors.get(d.step) ?? [])];
-            for (const a of anc) extraNeeds.add(a);
-            const clean = anc.map((a) => {
-              const ar = property("needs", this.plans.get(a)!.id, "result");
-              return `(${ar} == 'success' || ${ar} == 'skipped')`;
-            });
-            return `(${r} == 'success' || (${[`${r} == 'skipped'`, ...clean].join(" && ")}))`;
-          }
+          case "ok":
+            return ok;
           case "succeeded":
             return `${r} == 'success'`;
           case "failed":
@@ -696,10 +691,10 @@ class GithubCompiler {
         return "false";
       }
       case "not":
-        return `!(${this.depExpr(d.of, s, exitScope, extraNeeds)})`;
+        return `!(${this.depExpr(d.of, s)})`;
       case "and":
       case "or":
-        return `(${d.of.map((x) => this.depExpr(x, s, exitScope, extraNeeds)).join(d.kind === "and" ? " && " : " || ")})`;
+        return `(${d.of.map((x) => this.depExpr(x, s)).join(d.kind === "and" ? " && " : " || ")})`;
     }
   }
 
@@ -709,8 +704,7 @@ class GithubCompiler {
     const s = plan.step as PodStep;
     const job: Json = {};
     if (plan.id !== s.name && !s.loop) job.name = templateText(s.name);
-    const extraNeeds = new Set<string>();
-    const { needs, cond } = this.ordering(plan, extraNeeds);
+    const { needs, cond } = this.ordering(plan);
     if (needs.length) job.needs = needs;
     if (cond.length) job.if = wrap(cond.join(" && "));
     job["runs-on"] = this.runsOn;
