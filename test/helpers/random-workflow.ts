@@ -98,6 +98,8 @@ export const HOSTILE: readonly string[] = [
   "${",
   "$((1+1))",
   "${HOME}",
+  "cost $$5 $$(V) $(V)",
+  "$(HOME)",
   "a".repeat(3000),
   "x ${{ '{{' }} y {{ '}}' }} ${{ '${{' }}",
   "EOF\nCOULER_EOF\nCOULER_SCRIPT_EOF\nCOULER_SOURCE",

@@ -37,6 +37,7 @@ export interface AirflowTask {
   expand_from: string | null;
   strings: string[];
   op_kwargs: Record<string, unknown> | null;
+  kube: { cmds: string[]; arguments: string[]; env: Record<string, string> } | null;
 }
 export type AirflowDag = { params: Record<string, string | null>; tasks: Record<string, AirflowTask> } | { error: string };
 

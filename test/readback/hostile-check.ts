@@ -141,13 +141,30 @@ export function githubValues(files: readonly OutputFile[]): string[] {
   return out;
 }
 
-/** Evaluated Airflow strings (from read_airflow.py's `strings`): Jinja-rendered. */
-export function airflowValues(strings: readonly string[]): string[] {
-  return strings.map((s) => {
+/**
+ * Evaluated Airflow strings (read_airflow.py's `strings`): Jinja-rendered. A pod operator's
+ * cmds, arguments and env values are also given as Kubernetes then sees them (`kube`).
+ */
+export function airflowValues(strings: readonly string[], kube: readonly ({ cmds: string[]; arguments: string[]; env: Record<string, string> } | null)[] = []): string[] {
+  const jinja = (s: string) => {
     try {
       return jinjaEvaluate(s);
     } catch (e) {
       return `⟨JINJA ERROR ${(e as Error).message}⟩`;
     }
-  });
+  };
+  const out: string[] = [];
+  const kubeStrings = new Set<string>();
+  for (const k of kube) {
+    if (!k) continue;
+    const env = new Map<string, string>();
+    for (const [name, v] of Object.entries(k.env)) {
+      env.set(name, kubeExpand(jinja(v), env));
+      kubeStrings.add(v);
+    }
+    for (const v of [...k.cmds, ...k.arguments]) kubeStrings.add(v);
+    for (const v of [...k.cmds, ...k.arguments, ...Object.values(k.env)]) out.push(kubeExpand(jinja(v), env));
+  }
+  for (const s of strings) if (!kubeStrings.has(s)) out.push(jinja(s));
+  return out;
 }

@@ -5,7 +5,8 @@ dag: {"params": {name: default or None}, "tasks": {task_id: task}}
 task: {"operator", "trigger_rule", "upstream": [task ids], "mapped": bool,
        "expand_count": rows of a literal expand list or None, "expand_from": task id whose
        .output is expanded or None, "strings": every string constant in the call,
-       "op_kwargs": the literal op_kwargs or None}
+       "op_kwargs": the literal op_kwargs or None, "kube": for a KubernetesPodOperator, its
+       literal cmds, arguments and env_vars {"cmds", "arguments", "env"} (None when not literal)}
 Edges come from `a >> b`, `[a, b] >> c`, `a << b` and `a.set_upstream(b)` / `set_downstream`
 statements inside the `with DAG(...)` block.
 """
@@ -88,9 +89,21 @@ def read(path):
                 except ValueError:
                     op_kwargs = None
             found = strings(call) + (strings(expand) if expand is not None else [])
+            kube = None
+            if op == "KubernetesPodOperator":
+                # what Kubernetes receives as the container's command, args and env (it expands $(VAR) and $$ there)
+                kube = {"cmds": [], "arguments": [], "env": {}}
+                try:
+                    for key in ("cmds", "arguments"):
+                        if key in kw:
+                            kube[key] = [x for x in ast.literal_eval(kw[key]) if isinstance(x, str)]
+                    if "env_vars" in kw and isinstance(kw["env_vars"], ast.Dict):
+                        kube["env"] = ast.literal_eval(kw["env_vars"])
+                except ValueError:
+                    kube = None
             tasks[tid] = {"operator": op, "trigger_rule": rule, "upstream": [], "mapped": mapped,
                           "expand_count": expand_count, "expand_from": expand_from, "strings": found,
-                          "op_kwargs": op_kwargs}
+                          "op_kwargs": op_kwargs, "kube": kube}
             by_var[stmt.targets[0].id] = tid
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.BinOp):
             chain, ops, node = [], [], stmt.value
