@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { BACKENDS } from "../backends/registry.js";
 import { type FixtureWorkflow, compileWith, loadFixtures } from "./readback/fixture-runs.js";
 import { compareGraphs, graphOfIR } from "./readback/neutral-graph.js";
 import { READERS } from "./readback/readers.js";
@@ -15,14 +16,16 @@ before(async () => {
 });
 
 for (const reader of READERS) {
+  const variants = [{ name: "", options: {} as Readonly<Record<string, string>> }, ...(BACKENDS.find((b) => b.name === reader.target)?.goldenVariants ?? [])];
   describe(`read-back ${reader.target}`, () => {
-    test("every accepted fixture reads back as the IR's graph", async () => {
+    for (const variant of variants)
+    test(`every accepted fixture reads back as the IR's graph${variant.name ? ` (${variant.name}: ${JSON.stringify(variant.options)})` : ""}`, async () => {
       assert.ok(fixtures.length >= 20, `only ${fixtures.length} fixtures loaded`);
       const problems: string[] = [];
       let accepted = 0;
       const graphs = [];
       for (const { fixture, workflow } of fixtures) {
-        const files = compileWith(reader.target, workflow);
+        const files = compileWith(reader.target, workflow, variant.options);
         if (!files) continue;
         accepted++;
         graphs.push({ fixture, workflow, files });
@@ -50,14 +53,14 @@ describe("read-back catches a wrong output", () => {
   // A reader that reads nothing would pass the suite above; each case edits one emitted detail
   // and expects the comparison to notice.
   const cases: [target: string, fixture: string, from: string, to: string, expect: RegExp][] = [
-    ["argo", "depends-failure", "depends: A.Failed", "depends: A.Succeeded", /step "B": start condition/],
+    ["argo", "depends-failure", "depends: A.Failed", "depends: A.Succeeded", /step "B" ends/],
     ["argo", "map", "- - name: square", "- - name: square\n            when: 'a == b'", /step "square": condition expected false/],
     ["argo", "params-outputs", "{{steps.train.outputs.parameters.accuracy}}", "{{steps.train.outputs.result}}", /step "evaluate": reads/],
     ["tekton", "params-outputs", "$(tasks.train.results.accuracy)", "$(tasks.train.results.model)", /step "evaluate": reads/],
     ["tekton", "exit-handler", "runAfter:", "unusedRunAfter:", /step "B": runs after/],
-    ["github", "depends-failure", "needs.A.result == 'failure' || needs.A.result == 'cancelled') }}", "needs.A.result == 'success') }}", /step "B": start condition/],
+    ["github", "depends-failure", "needs.A.result == 'failure' || needs.A.result == 'cancelled') }}", "needs.A.result == 'success') }}", /step "B" ends/],
     ["github", "params-outputs", "${{ inputs.threshold }}", "x", /step "evaluate": reads/],
-    ["airflow", "depends-failure", 'trigger_rule="one_failed"', 'trigger_rule="all_success"', /step "B": start condition/],
+    ["airflow", "depends-failure", 'trigger_rule="one_failed"', 'trigger_rule="all_success"', /step "B" ends/],
     ["airflow", "params-outputs", "couler_pick('outputs', 'accuracy')", "couler_pick('result')", /step "evaluate": reads/],
     ["airflow", "dag-diamond", ">>", "<<", /runs after/],
   ];
