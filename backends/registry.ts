@@ -6,7 +6,7 @@ import { githubBackend } from "./github/github-backend.js";
 import { irBackend } from "./ir/ir-backend.js";
 import { tektonBackend } from "./tekton/tekton-backend.js";
 
-export const BACKENDS: readonly Backend[] = [argoBackend, airflowBackend, githubBackend, tektonBackend, irBackend];
+export const BACKENDS: readonly Backend[] = [argoBackend, tektonBackend, airflowBackend, githubBackend, irBackend];
 
 export function findBackend(name: string): Backend | undefined {
   return BACKENDS.find((b) => b.name === name);
