@@ -40,6 +40,7 @@ const capabilities: Capabilities = {
   "image-pull-policy": "yes",
   "working-dir": "yes",
   "node-selector": "yes",
+  "runs-on": { warn: "runner labels pick GitHub Actions runners; Airflow picks workers by queue and Kubernetes nodes by nodeSelector, so they are not written" },
   "status-dependency": "yes",
   "depends-expression": "yes",
   condition: "yes",

@@ -57,6 +57,7 @@ const capabilities: Capabilities = {
   "image-pull-policy": "yes",
   "working-dir": "yes",
   "node-selector": { unsupported: KUBE_ONLY },
+  "runs-on": "yes",
   "status-dependency": "yes",
   "depends-expression": "yes",
   condition: "yes",
@@ -228,8 +229,9 @@ class GithubCompiler {
     this.ids = new NameTable(JOB_ID, ctx.diagnostics);
     this.mainNames = wf.steps.map((s) => s.name);
     this.scheduled = wf.config.cron !== undefined && wf.config.cron.suspend !== true;
-    const labels = (ctx.options["runs-on"] ?? "ubuntu-latest").split(",").map((l) => l.trim()).filter((l) => l !== "");
-    this.runsOn = labels.length === 1 ? templateText(labels[0]!) : labels.map(templateText);
+    // The workflow's own runsOn wins over the --github-runs-on default; a step's wins over both.
+    const labels = wf.config.runsOn ?? (ctx.options["runs-on"] ?? "ubuntu-latest").split(",").map((l) => l.trim()).filter((l) => l !== "");
+    this.runsOn = runnerValue(labels);
     this.wfTimeoutMinutes = wf.config.timeout !== undefined ? Math.ceil(wf.config.timeout / 60) : undefined;
   }
 
@@ -707,7 +709,7 @@ class GithubCompiler {
     const { needs, cond } = this.ordering(plan);
     if (needs.length) job.needs = needs;
     if (cond.length) job.if = wrap(cond.join(" && "));
-    job["runs-on"] = this.runsOn;
+    job["runs-on"] = s.runsOn ? runnerValue(s.runsOn) : this.runsOn;
     const minutes = this.timeoutMinutes(s);
     if (minutes !== undefined) job["timeout-minutes"] = minutes;
     if (s.loop) job.strategy = this.strategy(s);
@@ -1203,6 +1205,11 @@ function sortEnv(env: Json): Json {
     .filter((k) => k.startsWith("COULER_"))
     .sort((a, b) => Number(a.replace(/\D+/g, "")) - Number(b.replace(/\D+/g, "")) || a.localeCompare(b));
   return Object.fromEntries([...user, ...gen].map((k) => [k, env[k]]));
+}
+
+/** `runs-on` for a list of labels: a string for one, a list for several. */
+function runnerValue(labels: readonly string[]): string | string[] {
+  return labels.length === 1 ? templateText(labels[0]!) : labels.map(templateText);
 }
 
 export const githubBackend: Backend = {

@@ -54,6 +54,7 @@ const capabilities: Capabilities = {
   "image-pull-policy": "yes",
   "working-dir": "yes",
   "node-selector": "yes",
+  "runs-on": { warn: "runner labels pick GitHub Actions runners; on Kubernetes a step's node is chosen with nodeSelector, so they are not written" },
   "status-dependency": "yes",
   "depends-expression": "yes",
   condition: "yes",

@@ -75,6 +75,8 @@ export interface StepOptions {
   imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   workingDir?: string;
   nodeSelector?: Readonly<Record<string, string>>;
+  /** Runner label(s) for engines that pick machines by label (GitHub Actions `runs-on`). */
+  runsOn?: string | readonly string[];
   /** Output parameters (createParameterArtifact) and output artifacts (createLocalArtifact, createS3Artifact...). */
   output?: ParameterOutput | ArtifactSpec | readonly (ParameterOutput | ArtifactSpec)[];
   /** Artifacts placed before the step starts: `producer.artifact("x")`, a location artifact, or `{ from, path }`. */
@@ -201,6 +203,7 @@ const KNOWN_STEP_KEYS = new Set([
   "imagePullPolicy",
   "workingDir",
   "nodeSelector",
+  "runsOn",
   "output",
   "input",
   "after",
@@ -566,6 +569,7 @@ function createStep(
       else step.workingDir = opts.workingDir;
     }
     set("nodeSelector", b.stringMap(opts.nodeSelector, "nodeSelector"));
+    set("runsOn", runnerLabels(b.scope, b.fn, opts.runsOn));
     const outs = b.outputs(opts.output);
     set("outputs", outs?.params.length ? outs.params : undefined);
     set("outputArtifacts", outs?.artifacts.length ? outs.artifacts : undefined);
@@ -797,4 +801,15 @@ export function runTemplate(opts: {
     }
     return step;
   });
+}
+
+/** `runsOn` as a list of labels, checked. */
+export function runnerLabels(scope: WorkflowScope, fn: string, x: unknown): string[] | undefined {
+  if (x === undefined) return undefined;
+  const list = Array.isArray(x) ? x : [x];
+  if (list.length === 0 || list.some((l) => typeof l !== "string" || l.trim() === "")) {
+    scope.diagnostics.error("invalid-option", `${fn}(): runsOn must be a runner label or a non-empty list of labels, got ${describe(x)}`, scope.here());
+    return undefined;
+  }
+  return list.map((l) => String(l).trim());
 }

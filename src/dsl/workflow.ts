@@ -15,7 +15,7 @@ import { validateWorkflow } from "../validate.js";
 import { parseDependsText } from "./depends-text.js";
 import { callerLoc } from "./location.js";
 import { currentScope, on, runInScope, type StepDraft, WorkflowScope } from "./scope.js";
-import { IDENT_RE, parseDuration, type SecretSource, StepHandle, STEP_NAME_RE } from "./steps.js";
+import { IDENT_RE, parseDuration, runnerLabels, type SecretSource, StepHandle, STEP_NAME_RE } from "./steps.js";
 import { describe, ValueRef } from "./values.js";
 import { jsonObject, tolerationsOf } from "./kube.js";
 import { suggest } from "../diagnostics.js";
@@ -66,6 +66,8 @@ export interface WorkflowOptions {
   podGC?: "OnPodCompletion" | "OnPodSuccess" | "OnWorkflowCompletion" | "OnWorkflowSuccess";
   /** Defaults for every step's pod. */
   nodeSelector?: Record<string, string>;
+  /** Default runner label(s) for every step (GitHub Actions `runs-on`). */
+  runsOn?: string | string[];
   tolerations?: Toleration[];
   affinity?: KubeObject;
 }
@@ -87,6 +89,7 @@ const CONFIG_KEYS = [
   "parallelism",
   "podGC",
   "nodeSelector",
+  "runsOn",
   "tolerations",
   "affinity",
 ];
@@ -222,6 +225,10 @@ function applyConfig(scope: WorkflowScope, o: ConfigOptions, fn: string, loc = s
     const m = jsonObject(scope, fn, "nodeSelector", o.nodeSelector);
     if (Object.values(m).some((v) => typeof v !== "string")) err("nodeSelector values must be strings");
     else c.nodeSelector = m as Record<string, string>;
+  }
+  if (o.runsOn !== undefined) {
+    const labels = runnerLabels(scope, fn, o.runsOn);
+    if (labels) c.runsOn = labels;
   }
   if (o.tolerations !== undefined) c.tolerations = tolerationsOf(scope, fn, o.tolerations);
   if (o.affinity !== undefined) c.affinity = jsonObject(scope, fn, "affinity", o.affinity);

@@ -28,6 +28,7 @@ export const FEATURES = {
   "image-pull-policy": "an image pull policy (imagePullPolicy)",
   "working-dir": "a working directory (workingDir)",
   "node-selector": "a node selector (nodeSelector)",
+  "runs-on": "runner labels that pick the machine, as GitHub Actions runs-on does (runsOn)",
   "status-dependency": "a dependency on a step's failure or other non-success state (setDependencies with .Failed, .Errored, ...)",
   "depends-expression": "a dependency expression with || or ! (setDependencies)",
   condition: "a condition on a step (when)",
@@ -121,6 +122,7 @@ export function featuresOf(wf: WorkflowIR): FeatureUse[] {
   w("pod-gc", c.podGC);
   w("volume", c.volumes?.length ? true : undefined);
   w("node-selector", c.nodeSelector);
+  w("runs-on", c.runsOn);
   w("tolerations", c.tolerations?.length ? true : undefined);
   w("affinity", c.affinity);
   w("image-pull-secrets", c.imagePullSecrets?.length ? true : undefined);
@@ -150,6 +152,7 @@ export function featuresOf(wf: WorkflowIR): FeatureUse[] {
       f("image-pull-policy", s.imagePullPolicy);
       f("working-dir", s.workingDir);
       f("node-selector", s.nodeSelector);
+      f("runs-on", s.runsOn);
       f("volume-mount", s.volumeMounts?.length ? true : undefined);
       f("tolerations", s.tolerations?.length ? true : undefined);
       f("affinity", s.affinity);

@@ -337,6 +337,8 @@ interface PodStep extends StepBase {
   readonly imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
   readonly workingDir?: string;
   readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Labels of the machine to run on, where the engine picks machines by label (GitHub Actions `runs-on`). */
+  readonly runsOn?: readonly string[];
   readonly inputArtifacts?: readonly InputArtifact[];
   readonly outputArtifacts?: readonly OutputArtifact[];
   readonly volumeMounts?: readonly VolumeMount[];
@@ -446,6 +448,8 @@ export interface WorkflowConfig {
   readonly podGC?: "OnPodCompletion" | "OnPodSuccess" | "OnWorkflowCompletion" | "OnWorkflowSuccess";
   readonly volumes?: readonly WorkflowVolume[];
   readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** Default machine labels for every step (GitHub Actions `runs-on`). */
+  readonly runsOn?: readonly string[];
   readonly tolerations?: readonly Toleration[];
   readonly affinity?: KubeObject;
   readonly imagePullSecrets?: readonly string[];

@@ -51,6 +51,7 @@ const SKIPPED: { readonly [F in Feature]: "yes" | { readonly host?: string; read
   resources: { host: "no CPU or memory limits are applied", container: "no CPU or memory limits are applied" },
   "image-pull-policy": { host: "images are not used with --no-container" },
   "node-selector": { host: "there is one node: this machine", container: "there is one node: this machine" },
+  "runs-on": { host: "there is one machine: this one", container: "there is one machine: this one" },
   "artifact-passing": { host: "artifacts are not copied between steps locally", container: "artifacts are not copied between steps locally" },
   "output-artifact": { host: "output artifacts are not stored", container: "output artifacts are not stored" },
   "artifact-store": { host: "artifacts are not uploaded or fetched", container: "artifacts are not uploaded or fetched" },
