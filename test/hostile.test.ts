@@ -30,7 +30,7 @@ interface Placement {
   readonly field: string;
   readonly build: (h: string) => Workflow;
   /** `exact`: some evaluated value is the text; `prefix`: the text followed by the param's value or a reference; `contains`: inside a wrapper (script sources). */
-  readonly match: "exact" | "prefix" | "contains";
+  readonly match: "exact" | "prefix" | "contains" | "name";
   /** Targets that do not have the field (they drop it with a warning). */
   readonly absentOn?: readonly string[];
 }
@@ -60,6 +60,8 @@ const PLACEMENTS: readonly Placement[] = [
   },
   // sources travel inside wrappers (heredocs, shell quoting): only Argo keeps them verbatim; elsewhere the leak check applies
   { field: "script source", match: "contains", build: (h) => workflow("hostile", () => void runScript({ stepName: "a", image: "python:3.12-alpine", command: ["python"], source: h })) },
+  // names: texts the DSL accepts as a step name (YAML 1.1 words such as on, yes, 0123, 1e3); targets may mangle them
+  { field: "step name", match: "name", build: (h) => workflow("hostile", () => void runContainer({ stepName: h, image: img, command: ["echo"] })) },
   { field: "label", match: "exact", build: (h) => workflow("hostile", () => void runContainer({ stepName: "a", image: img, command: ["sh", "-c", "exit 0"] }), { labels: { k: h } }), absentOn: ["github"] },
   { field: "annotation", match: "exact", build: (h) => workflow("hostile", () => void runContainer({ stepName: "a", image: img, command: ["sh", "-c", "exit 0"] }), { annotations: { k: h } }), absentOn: ["github"] },
 ];
@@ -174,6 +176,8 @@ function found(o: Outcome, p: Placement): boolean {
   if (match === "contains" && o.target !== "argo") return true;
   if (o.target === "github" && (p.field === "arg" || p.field === "command") && PLAIN_WORD.test(h) && o.values!.some((v) => v.split(/[\s]+/).includes(h))) return true;
   return o.values!.some((v) => {
+    // targets mangle names (case, prefixes, hashes): the read-back tests check the mapping; here only that nothing leaks
+    if (match === "name") return true;
     if (match === "exact") return v === h;
     if (match === "contains") return v.includes(h);
     return v === h + PDEF || (v.startsWith(h) && /^⟨[^⟩]*⟩$/.test(v.slice(h.length)));

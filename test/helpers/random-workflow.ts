@@ -124,7 +124,7 @@ export interface GenOptions {
   readonly hostile?: number;
 }
 
-const NAME_STYLES = [(i: number) => `s${i}`, (i: number) => `Step_${i}`, (i: number) => `job-${i}`, (i: number) => `t${i}x`, (i: number) => `l${i}-${"long".repeat(20)}`];
+const NAME_STYLES = [(i: number) => `s${i}`, (i: number) => `${i}n`, (i: number) => `Step_${i}`, (i: number) => `job-${i}`, (i: number) => `t${i}x`, (i: number) => `l${i}-${"long".repeat(20)}`];
 
 /** One random workflow of `size` steps (1..200), deterministic in `(seed, size)`. */
 export function randomWorkflow(seed: number, size: number, opts: GenOptions = {}): Workflow {

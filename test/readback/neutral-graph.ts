@@ -311,7 +311,8 @@ function sortObj<T>(o: Readonly<Record<string, T>>): Record<string, T> {
  * with an 8-hex hash). We do not re-run the backend's rules (that would test them against
  * themselves): a target name matches the IR name that is equal to it, else the one with the same
  * letters and digits ignoring case, else (hashed) the one whose letters and digits start with
- * the name's before the hash. A name that matches no step or several is an error.
+ * the name's before the hash, else the one it ends with after a short prefix (`s-0123`). A name
+ * that matches no step or several is an error.
  */
 export class NameResolver {
   private readonly exact: Set<string>;
@@ -330,6 +331,11 @@ export class NameResolver {
     const same = this.byKey.get(k);
     if (same?.length === 1) return same[0];
     if (same && same.length > 1) throw new Error(`target name ${target} matches several steps: ${same.join(", ")}`);
+    // a name that must start with a letter may gain a short prefix (`0123` -> `s-0123`)
+    const prefixed = [...this.exact].filter((n) => k.endsWith(key(n)) && k.length - key(n).length <= 2 && key(n).length > 0);
+    const longest = Math.max(0, ...prefixed.map((n) => key(n).length));
+    const best = prefixed.filter((n) => key(n).length === longest);
+    if (best.length === 1) return best[0];
     const hashed = /^(.*?)[-_]?[0-9a-f]{8}$/.exec(target);
     if (hashed) {
       const pre = key(hashed[1]!);
