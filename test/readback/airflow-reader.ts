@@ -83,17 +83,17 @@ function ruleFormula(rule: string, parents: readonly string[]): Formula {
     case "always":
       return { kind: "const", value: true };
     case "one_failed":
-      return some(["F"]);
+      return some(["F", "U"]);
     case "one_success":
       return some(S);
     case "one_done":
-      return some(SF);
+      return some(["S", "F", "U"]);
     case "all_failed":
-      return all(["F"]);
+      return all(["F", "U"]);
     case "all_skipped":
       return all(["K", "O"]);
     case "none_skipped":
-      return all(SF);
+      return all(["S", "F", "U"]);
     case "none_failed_min_one_success":
       return { kind: "and", of: [all(SK), some(S)] };
     default:
@@ -215,5 +215,22 @@ function graphOfDag(d: Exclude<AirflowDag, { error: string }>, ir: WorkflowIR): 
       conditionReads: [...condReads].sort(),
     };
   }
-  return { params: d.params, steps };
+  // Airflow marks a task whose trigger rule fails `upstream_failed` (U) when the rule waits for
+  // success (all_success, none_failed, none_failed_min_one_success) and a parent failed or is
+  // itself upstream_failed; otherwise `skipped` (read as omitted)
+  const ruleOf = new Map<string, { rule: string; parents: string[] }>();
+  for (const [tid, t] of Object.entries(d.tasks)) {
+    const k = kindOf(tid);
+    if (!k || k.helper) continue;
+    const hs = t.upstream.filter((u) => kindOf(u)?.helper !== undefined && kindOf(u)!.step === k.step);
+    // a condition or fan-out helper carries the dependency: its rule and parents decide
+    const carrier = hs.length ? d.tasks[hs[0]!]! : t;
+    ruleOf.set(k.step, { rule: carrier.trigger_rule, parents: realParents(hs.length ? hs[0]! : tid) });
+  }
+  const omittedAs = (step: string, env: ReadonlyMap<string, OutcomeClass>): OutcomeClass => {
+    const r = ruleOf.get(step);
+    if (!r || !["all_success", "none_failed", "none_failed_min_one_success"].includes(r.rule)) return "O";
+    return r.parents.some((p) => env.get(p) === "F" || env.get(p) === "U") ? "U" : "O";
+  };
+  return { params: d.params, steps, omittedAs };
 }

@@ -184,7 +184,7 @@ const SUFFIX: Record<string, OutcomeClass[]> = {
   Failed: ["F"],
   Errored: ["F"],
   Skipped: ["K"],
-  Omitted: ["O"],
+  Omitted: ["O", "U"],
   Daemoned: ["S"],
   AnySucceeded: ["S"],
   AllFailed: ["F"],

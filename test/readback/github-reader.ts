@@ -21,7 +21,7 @@ import { type Formula, type NGraph, type NStep, NameResolver, irStepNames, type 
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const RESULT_OF: Record<OutcomeClass, string> = { S: "success", F: "failure", K: "skipped", O: "skipped" };
+const RESULT_OF: Record<OutcomeClass, string> = { S: "success", F: "failure", K: "skipped", O: "skipped", U: "skipped" };
 const RESULT_WORDS = new Set(["success", "failure", "cancelled", "skipped"]);
 
 export function readGithub(files: readonly OutputFile[], ir: WorkflowIR): NGraph {

@@ -23,8 +23,12 @@
 import { depAtoms, refsOfStep, refsOfValue, valuesOfCondition, valuesOfStep } from "../../src/ir/graph.js";
 import type { Depends, DepStatus, Ref, Step, WorkflowIR } from "../../src/ir/types.js";
 
-/** Succeeded, failed (or errored), skipped (its condition was false, or its fan-out list empty), omitted (its start rule was false). */
-export type OutcomeClass = "S" | "F" | "K" | "O";
+/**
+ * Succeeded, failed (or errored), skipped (its condition was false, or its fan-out list empty),
+ * omitted (its start rule was false). `U` is an omission caused by a failure upstream, for engines
+ * that tell the two apart (Airflow's `upstream_failed`); elsewhere it reads as O.
+ */
+export type OutcomeClass = "S" | "F" | "K" | "O" | "U";
 
 /** A "may start" formula over parents' outcome classes. */
 export type Formula =
@@ -55,6 +59,8 @@ export interface NGraph {
   /** name -> default (null when none). */
   readonly params: Readonly<Record<string, string | null>>;
   readonly steps: Readonly<Record<string, NStep>>;
+  /** How the target marks a step whose start rule is false (default O). */
+  readonly omittedAs?: (step: string, env: ReadonlyMap<string, OutcomeClass>) => OutcomeClass;
 }
 
 /** `param:day`, `result:train`, `output:train.model`, `item`, `item.id`, `item[1]`, `workflow.status`. */
@@ -81,16 +87,16 @@ export function isDataKey(k: string): boolean {
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
 const CLASSES_OF: Record<DepStatus, OutcomeClass[]> = {
-  ok: ["S", "K", "O"],
+  ok: ["S", "K", "O", "U"],
   succeeded: ["S"],
   failed: ["F"],
   errored: ["F"],
   skipped: ["K"],
-  omitted: ["O"],
+  omitted: ["O", "U"],
   daemoned: ["S"],
   anySucceeded: ["S"],
   allFailed: ["F"],
-  any: ["S", "F", "K", "O"],
+  any: ["S", "F", "K", "O", "U"],
 };
 
 export function formulaOfDepends(d: Depends | undefined): Formula {
@@ -200,14 +206,15 @@ export function compareRuns(ir: WorkflowIR, want: NGraph, got: NGraph): string |
       const env = new Map<string, OutcomeClass>();
       for (const n of order) {
         const f = g.steps[n]?.deps ?? want.steps[n]!.deps ?? { kind: "const", value: true };
-        env.set(n, !evalFormula(f, env) ? "O" : skips.get(n) ? "K" : fails.get(n) ? "F" : "S");
+        env.set(n, !evalFormula(f, env) ? (g.omittedAs?.(n, env) ?? "O") : skips.get(n) ? "K" : fails.get(n) ? "F" : "S");
       }
       return env;
     };
     const a = simulate(want);
     const b = simulate(got);
+    const same = (x?: OutcomeClass, y?: OutcomeClass) => (x === "U" ? "O" : x) === (y === "U" ? "O" : y);
     for (const n of order) {
-      if (a.get(n) !== b.get(n)) {
+      if (!same(a.get(n), b.get(n))) {
         const run = order.map((m) => `${m}:${fails.get(m) ? "fails" : "ok"}${skips.get(m) ? "+skipped" : ""}`).join(" ");
         return `step ${JSON.stringify(n)} ends ${a.get(n)} by the IR but ${b.get(n)} as read back, in the run ${run} (S succeeded, F failed, K skipped, O omitted)`;
       }

@@ -161,7 +161,7 @@ function outputName(s: Step | undefined, result: string): string {
   return same.length === 1 ? same[0]!.name : result;
 }
 
-const TEKTON_STATUS: Record<string, OutcomeClass[]> = { Succeeded: ["S"], Failed: ["F"], None: ["K", "O"] };
+const TEKTON_STATUS: Record<string, OutcomeClass[]> = { Succeeded: ["S"], Failed: ["F"], None: ["K", "O", "U"] };
 
 function statusAtom(step: string, operator: string, values: string[]): Formula {
   const classes = [...new Set(values.flatMap((v) => TEKTON_STATUS[v] ?? []))].sort() as OutcomeClass[];
