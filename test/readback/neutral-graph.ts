@@ -11,9 +11,10 @@
  * - order: the transitive closure of "starts after", per scope. Closure, not direct edges,
  *   because engines add edges the IR leaves implicit (Tekton and GitHub order a reader
  *   after the producer it reads; Argo's steps form orders whole groups).
- * - status: for each step, the boolean function "may start" over its parents' outcome
- *   classes S (succeeded), F (failed/errored), K (skipped/omitted), compared by truth table
- *   (see `depsFormulaOfIR`). Only readers that can read per-edge statuses exactly fill it.
+ * - start rules: each step's "may start" rule over its parents' outcomes (S succeeded, F failed
+ *   or errored, K skipped, O omitted), compared by running both graphs over the same runs and
+ *   checking every step ends the same way (`compareRuns`). Readers that cannot read a step's
+ *   rule exactly leave it out, and the IR's rule stands in for it.
  * - reads: which workflow params, step results (`result:step`) and declared outputs
  *   (`output:step.name`) each step consumes (in its values, its condition or its fan-out).
  * - fan-out: none, `items:<rows>` or `from:<ref>`.
