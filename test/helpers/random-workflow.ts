@@ -208,7 +208,7 @@ export function randomWorkflow(seed: number, size: number, opts: GenOptions = {}
           for (const m of made) {
             if (chance(Math.min(0.5, 2 / Math.max(1, made.length)))) {
               parents.push(m);
-              const status = chance(0.08) ? pick([".Succeeded", ".Failed", ".Errored"]) : "";
+              const status = chance(0.08) ? pick([".Succeeded", ".Failed", ".Errored", ".Skipped", ".Omitted"]) : "";
               deps.push(m.name + status);
             }
           }

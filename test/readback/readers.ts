@@ -63,6 +63,6 @@ const AIRFLOW_UPSTREAM_FAILED = [
 export const READERS: readonly Reader[] = [
   sync("argo", readArgo, { conditionReads: true }, [OMITTED_OK]),
   sync("tekton", readTekton, { conditionReads: true }),
-  sync("github", readGithub, { conditionReads: true }, [OMITTED_OK]),
+  sync("github", readGithub, { conditionReads: true, skippedIsOmitted: true }, [OMITTED_OK]),
   { target: "airflow", compare: { conditionReads: true }, knownBugs: AIRFLOW_UPSTREAM_FAILED, readMany: readAirflowMany },
 ];
