@@ -70,35 +70,7 @@ const PLACEMENTS: readonly Placement[] = [
  * Leaks found and reported to the backends' owners; each stays a named todo until fixed.
  * `field` and `target` say where; `when` which texts leak.
  */
-const JINJA_SYNTAX = (h: string) => /\{\{|\{%|\{#/.test(h);
-/** `$$` and `$(VAR)` of a container's own env: Kubernetes expands them in command, args and env values. */
-const KUBE_SYNTAX = (h: string) => /\$\$|\$\([A-Za-z_][A-Za-z0-9_.-]*\)/.test(h);
-const KUBE_WHY = (target: string, how: string) =>
-  `${target} backend bug (reported): ${how}; Kubernetes expands $(VAR) (VAR an env var of the container) and turns $$ into $ in a container's command, args and env values, so "cost $$5" reaches the program as "cost $5" and "$(V)" as V's value (write each $ as $$, or pass the text through an env var that is not expanded, as the Tekton backend does with $(COULER_DOLLAR))`;
-const KNOWN_LEAKS: readonly { target: string; field: string; when: (h: string) => boolean; why: string }[] = [
-  {
-    target: "airflow",
-    field: "label",
-    when: JINJA_SYNTAX,
-    why: "airflow backend bug (reported): labels are passed to KubernetesPodOperator(labels=...) as written, but labels is one of the operator's template_fields, so Jinja renders `{{ … }}`, `{% … %}` and `{# … #}` in them (a lone `{{` fails the task at render time)",
-  },
-  {
-    target: "airflow",
-    field: "annotation",
-    when: JINJA_SYNTAX,
-    why: "airflow backend bug (reported): annotations are passed to KubernetesPodOperator(annotations=...) as written, but annotations is one of the operator's template_fields, so Jinja renders them",
-  },
-  ...["arg", "command", "env", "text joined with a param"].flatMap((field) => [
-    { target: "argo", field, when: KUBE_SYNTAX, why: KUBE_WHY("argo", "container command, args and env values are written as the user wrote them") },
-    { target: "airflow", field, when: KUBE_SYNTAX, why: KUBE_WHY("airflow", "KubernetesPodOperator cmds, arguments and env_vars are written as the user wrote them") },
-  ]),
-  {
-    target: "argo",
-    field: "text joined with a param",
-    when: (h) => h.endsWith("{"),
-    why: "argo backend bug (reported): literal text ending in `{` right before a reference renders as `{{{workflow.parameters.p}}`; Argo reads the tag `{workflow.parameters.p` and leaves it unresolved, so the pod gets the raw text instead of `{` + the value (text with `{{` switches to a {{=…}} expression; a trailing `{` must too)",
-  },
-];
+const KNOWN_LEAKS: readonly { target: string; field: string; when: (h: string) => boolean; why: string }[] = [];
 
 const TARGETS = ["argo", "tekton", "github", "airflow"] as const;
 

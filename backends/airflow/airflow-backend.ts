@@ -14,6 +14,7 @@ import type { DiagnosticBag } from "../../src/diagnostics.js";
 import type { Capabilities } from "../../src/ir/features.js";
 import { allSteps, buildGraph, depAtoms, isPodStep, parentsOf, refsOfStep, topoOrder } from "../../src/ir/graph.js";
 import type { Condition, ContainerStep, Depends, KubeObject, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
+import { kubeLiteral } from "../common/kube.js";
 import { mangle, NameTable, shortHash, type NameRule } from "../common/names.js";
 import { jinjaStr, type JinjaPart } from "./jinja-text.js";
 import { PY_BUILTINS, PY_KEYWORDS, PY_SOFT_KEYWORDS, type PyJson } from "./python-literals.js";
@@ -141,6 +142,11 @@ interface Lowered {
   readonly first: string;
   readonly last: string;
   readonly all: string[];
+}
+
+/** A dict of user text for a templated operator field: Jinja renders the values, so each is templated text. */
+function textDict(m: Readonly<Record<string, string>>): Py {
+  return dict(Object.entries(m).map(([k, v]) => [k, tpl([v])] as const));
 }
 
 interface ItemPart {
@@ -610,14 +616,16 @@ class AirflowCompiler {
       shellText = this.shellScript(s, words.join(" ") || ":", collect, script, true);
       fields.env = envOut;
     } else {
+      // The pod's command, args and env go through Kubernetes' own $(VAR) / $$ expansion.
+      const kube = (p: Parts): Parts => p.map((x, i) => (typeof x === "string" ? kubeLiteral(x, i + 1 < p.length) : x));
       if (wrap) {
-        fields.arguments = [...command, ...(script ? [["/tmp/couler/script"]] : []), ...args];
-        shellText = this.shellScript(s, collect ? `"$@"` : `exec "$@"`, collect, script, false);
+        fields.arguments = [...command, ...(script ? [["/tmp/couler/script"]] : []), ...args].map(kube);
+        shellText = kubeLiteral(this.shellScript(s, collect ? `"$@"` : `exec "$@"`, collect, script, false), false);
       } else {
-        if (command.length) fields.cmds = command;
-        if (args.length) fields.arguments = args;
+        if (command.length) fields.cmds = command.map(kube);
+        if (args.length) fields.arguments = args.map(kube);
       }
-      if (env.length) fields.env_vars = env;
+      if (env.length) fields.env_vars = env.map(([k, p]) => [k, kube(p)] as const);
     }
 
     const hasItem = (p: Parts) => p.some(isItem);
@@ -636,7 +644,8 @@ class AirflowCompiler {
       kw.push(["append_env", lit(true)]);
       kw.push(["skip_on_exit_code", lit(null)]);
     } else {
-      kw.push(["image", lit(s.image)]);
+      // image, namespace, labels, annotations and node_selector are template_fields of the operator
+      kw.push(["image", tpl([s.image])]);
       // the wrapper carries user text (script source, paths): it is templated text like any other
       if (wrap) kw.push(["cmds", list([lit("sh"), lit("-c"), tpl([shellText!]), lit("couler")])]);
     }
@@ -744,7 +753,7 @@ class AirflowCompiler {
     }
     if (s.imagePullPolicy) kw.push(["image_pull_policy", lit(s.imagePullPolicy)]);
     const nodeSelector = { ...(c.nodeSelector ?? {}), ...(s.nodeSelector ?? {}) };
-    if (Object.keys(nodeSelector).length) kw.push(["node_selector", lit(nodeSelector)]);
+    if (Object.keys(nodeSelector).length) kw.push(["node_selector", textDict(nodeSelector)]);
     const tolerations = [...(c.tolerations ?? []), ...(s.tolerations ?? [])];
     if (tolerations.length) {
       this.imports.add("k8s");
@@ -772,9 +781,9 @@ class AirflowCompiler {
       kw.push(["image_pull_secrets", list(c.imagePullSecrets.map((n) => call("k8s.V1LocalObjectReference", [["name", lit(n)]])))]);
     }
     if (c.serviceAccount !== undefined) kw.push(["service_account_name", lit(c.serviceAccount)]);
-    if (c.namespace !== undefined) kw.push(["namespace", lit(c.namespace)]);
-    if (c.labels) kw.push(["labels", lit({ ...c.labels })]);
-    if (c.annotations) kw.push(["annotations", lit({ ...c.annotations })]);
+    if (c.namespace !== undefined) kw.push(["namespace", tpl([c.namespace])]);
+    if (c.labels) kw.push(["labels", textDict(c.labels)]);
+    if (c.annotations) kw.push(["annotations", textDict(c.annotations)]);
     this.volumeKwargs(s, kw);
     if (c.dnsPolicy) kw.push(["dnspolicy", lit(c.dnsPolicy)]);
     if (c.dnsConfig) kw.push(["dns_config", this.dnsConfig(c.dnsConfig)]);

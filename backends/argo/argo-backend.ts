@@ -37,6 +37,7 @@ import type {
   WorkflowIR,
 } from "../../src/ir/types.js";
 import { mangle, NameTable, shortHash, type NameRule } from "../common/names.js";
+import { kubeLiteral } from "../common/kube.js";
 import { toYaml } from "../common/yaml.js";
 
 const capabilities: Capabilities = {
@@ -163,6 +164,14 @@ function exprString(s: string): string {
           .replace(/\t/g, "\\t")}'`,
     )
     .join(" + ");
+}
+
+/**
+ * Must these parts travel as an `{{=…}}` expression? When a literal holds `{{` (Argo would
+ * read a tag), or ends in `{` right before a reference (`{` + `{{x}}` reads as the tag `{x`).
+ */
+function needsExpression(parts: readonly (string | Ref)[]): boolean {
+  return parts.some((p, i) => typeof p === "string" && (p.includes("{{") || (p.endsWith("{") && i + 1 < parts.length)));
 }
 
 /** A leaf template's input parameter standing for a reference made in the graph template. */
@@ -336,13 +345,28 @@ class ArgoCompiler {
     return files;
   }
 
-  /** Which steps can end Omitted: those waiting for a non-default state, and those waiting on such steps. */
+  /**
+   * Which steps can end Omitted, so that an "after" edge on them must accept Omitted too:
+   * those waiting for a non-default state (`A.Failed`...), those waiting on a step whose
+   * failure some step handles (the failure is expected, so its plain successors are
+   * omitted rather than failing the run), and, transitively, those waiting on such steps.
+   */
   private markOmittable(steps: readonly Step[]): void {
     const g = buildGraph(steps);
+    const handled = new Set<string>();
+    for (const s of steps) {
+      for (const a of depAtoms(s.depends)) {
+        if (a.status === "failed" || a.status === "errored" || a.status === "any" || a.status === "allFailed") handled.add(a.step);
+      }
+      if (s.depends && !isPlainAnd(s.depends) && depAtoms(s.depends).some((a) => a.status === "ok" || a.status === "succeeded")) {
+        // under `!` or `||`, a plain edge can be unmet without the run failing
+        for (const a of depAtoms(s.depends)) handled.add(a.step);
+      }
+    }
     for (const name of topoOrder(steps, g)) {
       const s = g.byName.get(name);
       if (!s?.depends) continue;
-      if (!isPlainAnd(s.depends) || depAtoms(s.depends).some((a) => this.mayOmit.has(a.step))) this.mayOmit.add(name);
+      if (!isPlainAnd(s.depends) || depAtoms(s.depends).some((a) => this.mayOmit.has(a.step) || handled.has(a.step))) this.mayOmit.add(name);
     }
     for (const s of steps) if (s.kind === "while") this.markOmittable(s.body);
   }
@@ -422,12 +446,10 @@ class ArgoCompiler {
   }
 
   /** A value rendered in a graph template (arguments of a call). */
-  private callerText(v: Value, mode: Mode, loc: Step["loc"]): string {
+  private callerText(v: Value, mode: Mode): string {
     const parts: (string | Ref)[] = typeof v === "string" ? [v] : v.kind === "concat" ? [...v.parts] : [v];
-    if (parts.some((p) => typeof p === "string" && p.includes("{{"))) {
-      const expr = parts.map((p) => (typeof p === "string" ? exprString(p) : this.exprRef(this.refPath(p, mode)))).join(" + ");
-      void loc;
-      return `{{=${expr}}}`;
+    if (needsExpression(parts)) {
+      return `{{=${parts.map((p) => (typeof p === "string" ? exprString(p) : this.exprRef(this.refPath(p, mode)))).join(" + ")}}}`;
     }
     return parts.map((p) => (typeof p === "string" ? p : `{{${this.refPath(p, mode)}}}`)).join("");
   }
@@ -462,12 +484,17 @@ class ArgoCompiler {
     return [...seen.values()];
   }
 
-  /** A value rendered inside the step's own template. */
-  private leafText(v: Value, inputs: Map<string, string>): string {
-    const parts: (string | Ref)[] = typeof v === "string" ? [v] : v.kind === "concat" ? [...v.parts] : [v];
+  /**
+   * A value rendered inside the step's own template. `container`: it goes into a container's
+   * command, args or env, where Kubernetes expands `$(VAR)` and `$$`, so each literal `$`
+   * is written `$$` (Kubernetes turns it back into one `$`).
+   */
+  private leafText(v: Value, inputs: Map<string, string>, container = false): string {
+    let parts: (string | Ref)[] = typeof v === "string" ? [v] : v.kind === "concat" ? [...v.parts] : [v];
+    if (container) parts = parts.map((p, i) => (typeof p === "string" ? kubeLiteral(p, i + 1 < parts.length) : p));
     const path = (r: Ref) =>
       r.kind === "result" || r.kind === "output" || r.kind === "item" ? `inputs.parameters.${inputs.get(JSON.stringify(r))}` : this.refPath(r, "steps");
-    if (!parts.some((p) => typeof p === "string" && p.includes("{{"))) {
+    if (!needsExpression(parts)) {
       return parts.map((p) => (typeof p === "string" ? p : `{{${path(p)}}}`)).join("");
     }
     // Argo resolves every `{{...}}` and offers no escape: text with `{{` travels as an
@@ -583,7 +610,7 @@ class ArgoCompiler {
     const artifacts: Json[] = [];
     if (s.kind === "templateRef") {
       call.templateRef = { name: s.ref.name, template: s.ref.template, ...(s.ref.clusterScope ? { clusterScope: true } : {}) };
-      for (const a of s.arguments ?? []) params.push({ name: a.name, value: this.callerText(a.value, mode, s.loc) });
+      for (const a of s.arguments ?? []) params.push({ name: a.name, value: this.callerText(a.value, mode) });
       if (s.timeout !== undefined || s.retry || s.cache) {
         this.err(`step "${s.name}": a timeout, retry or cache on a template call cannot be set by the caller; set it in the referenced template`, s.loc);
       }
@@ -695,15 +722,15 @@ class ArgoCompiler {
     if (s.sidecars?.length) {
       t.sidecars = s.sidecars.map((sc) => {
         const out: Json = { name: sc.name, image: this.text(sc.image) };
-        if (sc.command?.length) out.command = sc.command.map((x) => this.text(x));
-        if (sc.args?.length) out.args = sc.args.map((x) => this.text(x));
-        if (sc.env?.length) out.env = sc.env.map((e) => ({ name: e.name, value: this.leafText(e.value, inputMap) }));
+        if (sc.command?.length) out.command = sc.command.map((x) => this.leafText(x, inputMap, true));
+        if (sc.args?.length) out.args = sc.args.map((x) => this.leafText(x, inputMap, true));
+        if (sc.env?.length) out.env = sc.env.map((e) => ({ name: e.name, value: this.leafText(e.value, inputMap, true) }));
         if (sc.mirrorVolumeMounts) out.mirrorVolumeMounts = true;
         return out;
       });
     }
     const c: Json = { image: this.text(s.image) };
-    const render = (v: Value) => this.leafText(v, inputMap);
+    const render = (v: Value) => this.leafText(v, inputMap, true);
     if (s.command?.length) c.command = s.command.map(render);
     if (s.args?.length) c.args = s.args.map(render);
     const env: Json[] = [];

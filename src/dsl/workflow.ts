@@ -96,6 +96,27 @@ const CONFIG_KEYS = [
 const CRON_KEYS = ["schedule", "timezone", "concurrencyPolicy", "startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit", "suspend"];
 const CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?(,[0-9A-Za-z]+(-[0-9A-Za-z]+)?)*)(\/[0-9]+)?$/;
 
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why `key` is not a Kubernetes label/annotation key (`[prefix/]name`), or undefined. */
+export function kubeKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `the prefix ${JSON.stringify(prefix)} must be a DNS subdomain`;
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+    return "the name must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+  }
+  return undefined;
+}
+
+/** Why `v` is not a Kubernetes label value, or undefined. */
+export function labelValueProblem(v: string): string | undefined {
+  if (v === "" || (v.length <= 63 && LABEL_NAME.test(v))) return undefined;
+  return `the value ${JSON.stringify(v.length > 70 ? `${v.slice(0, 70)}...` : v)} must be empty or 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+}
+
 /** A reason the cron expression is invalid, or undefined. Five fields, or an @-macro. */
 export function cronProblem(expr: string): string | undefined {
   if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(expr)) return undefined;
@@ -241,8 +262,13 @@ function applyConfig(scope: WorkflowScope, o: ConfigOptions, fn: string, loc = s
     }
     const out: Record<string, string> = { ...(c[k] ?? {}) };
     for (const [key, v] of Object.entries(m)) {
-      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[key] = String(v);
-      else err(`${k}.${key} must be a string, got ${describe(v)}`);
+      if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+        err(`${k}.${key} must be a string, got ${describe(v)}`);
+        continue;
+      }
+      const problem = kubeKeyProblem(key) ?? (k === "labels" ? labelValueProblem(String(v)) : undefined);
+      if (problem) err(`${k === "labels" ? "label" : "annotation"} ${JSON.stringify(key)}: ${problem}`);
+      else out[key] = String(v);
     }
     c[k] = out;
   }

@@ -64,6 +64,30 @@ if "python_callable" in kwargs:
     print(json.dumps({"rc": 0, "value": fn(**op_kwargs)}))
     sys.exit(0)
 task_env = dict(os.environ)
+
+
+def kube_expand(text, env):
+    """What the kubelet does to a container's command, args and env values: $$ -> $, $(VAR) -> env[VAR] when defined."""
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "$" and i + 1 < len(text):
+            n = text[i + 1]
+            if n == "$":
+                out.append("$")
+                i += 2
+                continue
+            if n == "(":
+                end = text.find(")", i + 2)
+                if end >= 0 and text[i + 2:end] in env:
+                    out.append(env[text[i + 2:end]])
+                    i = end + 1
+                    continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 if "bash_command" in kwargs:
     argv = ["bash", "-c", render(ast.literal_eval(kwargs["bash_command"]))]
     env_key = "env"
@@ -72,9 +96,15 @@ else:
     argv += [render(v) for v in ast.literal_eval(kwargs.get("arguments", ast.parse("[]").body[0].value))]
     argv = [a.replace("/airflow/xcom", sys.argv[4]) for a in argv]
     env_key = "env_vars"
+pod_env = {}
 if env_key in kwargs:
     for k, v in ast.literal_eval(kwargs[env_key]).items():
-        task_env[k] = render(v)
+        pod_env[k] = render(v)
+if env_key == "env_vars":
+    # a pod: Kubernetes expands its own env vars into env values, command and args
+    pod_env = {k: kube_expand(v, pod_env) for k, v in pod_env.items()}
+    argv = [kube_expand(a, pod_env) for a in argv]
+task_env.update(pod_env)
 p = subprocess.run(argv, capture_output=True, env=task_env)
 out = p.stdout.decode("utf-8", "surrogateescape")
 lines = out.rstrip("\n").split("\n")

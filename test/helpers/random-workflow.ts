@@ -135,7 +135,8 @@ export function randomWorkflow(seed: number, size: number, opts: GenOptions = {}
   const literal = () => (chance(hostileP) ? pick(HOSTILE) : pick(SAFE_WORDS));
   const dagMode = chance(0.5);
   const nParams = Math.floor(rnd() * 4);
-  const labels: Record<string, string> = chance(0.3) ? { team: literal().slice(0, 60) } : {};
+  // label values are Kubernetes label values (the DSL refuses others); hostile text goes into annotations
+  const labels: Record<string, string> = chance(0.3) ? { team: pick(["data", "ml-platform", "a.b_c-1", "0123", "on", "yes"]) } : {};
   const annotations: Record<string, string> = chance(0.3) ? { note: literal() } : {};
 
   return workflow(

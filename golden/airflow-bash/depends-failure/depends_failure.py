@@ -59,8 +59,28 @@ with DAG(
         do_xcom_push=False,
         trigger_rule="none_failed",
     )
+    # step "F", "depends-failure.ts" line 5
+    F = BashOperator(
+        task_id="F",
+        bash_command="sh -c 'echo F after A'",
+        append_env=True,
+        skip_on_exit_code=None,
+        do_xcom_push=False,
+        trigger_rule="none_failed",
+    )
+    # step "G", "depends-failure.ts" line 5
+    G = BashOperator(
+        task_id="G",
+        bash_command="sh -c 'echo G after F and B'",
+        append_env=True,
+        skip_on_exit_code=None,
+        do_xcom_push=False,
+        trigger_rule="none_failed",
+    )
 
     A >> B
     A >> C
     A >> D
     [B, D] >> E
+    A >> F
+    [B, F] >> G

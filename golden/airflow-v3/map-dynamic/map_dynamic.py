@@ -116,7 +116,7 @@ with DAG(
                 "\n"
                 "COULER_EOF_e25e5ab5\n"
                 "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
-                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "couler_rc=$$(cat \"$couler_tmp/rc\")\n"
                 "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
                 "couler_json() {\n"
                 "  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n"

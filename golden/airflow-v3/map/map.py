@@ -47,7 +47,7 @@ with DAG(
                 "couler_tmp=/tmp/couler\n"
                 "mkdir -p \"$couler_tmp\" || exit 1\n"
                 "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
-                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "couler_rc=$$(cat \"$couler_tmp/rc\")\n"
                 "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
                 "couler_json() {\n"
                 "  awk 'BEGIN { for (i = 1; i < 32; i++) esc[sprintf(\"%c\", i)] = sprintf(\"\\\\u%04x\", i); esc[\"\\t\"] = \"\\\\t\"; esc[\"\\\"\"] = \"\\\\\\\"\"; esc[\"\\\\\"] = \"\\\\\\\\\"; printf \"\\\"\" }\n"
@@ -66,10 +66,10 @@ with DAG(
         ],
         do_xcom_push=True,
     ).expand_kwargs([
-        {"arguments": ["sh", "-c", "echo $((1 * 1))"]},
-        {"arguments": ["sh", "-c", "echo $((2 * 2))"]},
-        {"arguments": ["sh", "-c", "echo $((3 * 3))"]},
-        {"arguments": ["sh", "-c", "echo $((4 * 4))"]},
+        {"arguments": ["sh", "-c", "echo $$((1 * 1))"]},
+        {"arguments": ["sh", "-c", "echo $$((2 * 2))"]},
+        {"arguments": ["sh", "-c", "echo $$((3 * 3))"]},
+        {"arguments": ["sh", "-c", "echo $$((4 * 4))"]},
     ])
     # step "provision", "map.ts" line 11
     provision = KubernetesPodOperator.partial(

@@ -68,7 +68,7 @@ with DAG(
                 "\n"
                 "COULER_EOF_e3f9384d\n"
                 "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
-                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "couler_rc=$$(cat \"$couler_tmp/rc\")\n"
                 "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
                 "if [ ! -r /tmp/acc ]; then echo 'couler: output parameter accuracy of step train: file /tmp/acc not found' >&2; exit 1; fi\n"
                 "if [ ! -r /tmp/loss ]; then echo 'couler: output parameter loss of step train: file /tmp/loss not found' >&2; exit 1; fi\n"

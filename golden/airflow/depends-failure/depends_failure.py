@@ -49,8 +49,24 @@ with DAG(
         cmds=["sh", "-c", "echo E after B and D"],
         trigger_rule="none_failed",
     )
+    # step "F", "depends-failure.ts" line 5
+    F = KubernetesPodOperator(
+        task_id="F",
+        image="alpine:3.20",
+        cmds=["sh", "-c", "echo F after A"],
+        trigger_rule="none_failed",
+    )
+    # step "G", "depends-failure.ts" line 5
+    G = KubernetesPodOperator(
+        task_id="G",
+        image="alpine:3.20",
+        cmds=["sh", "-c", "echo G after F and B"],
+        trigger_rule="none_failed",
+    )
 
     A >> B
     A >> C
     A >> D
     [B, D] >> E
+    A >> F
+    [B, F] >> G

@@ -53,7 +53,7 @@ with DAG(
                 "print('trained')\n"
                 "COULER_EOF_bec080e1\n"
                 "{ \"$@\"; echo \"$?\" > \"$couler_tmp/rc\"; } | tee \"$couler_tmp/stdout\"\n"
-                "couler_rc=$(cat \"$couler_tmp/rc\")\n"
+                "couler_rc=$$(cat \"$couler_tmp/rc\")\n"
                 "if [ \"$couler_rc\" -ne 0 ]; then exit \"$couler_rc\"; fi\n"
                 "if [ ! -r /tmp/accuracy ]; then echo 'couler: output parameter accuracy of step train: file /tmp/accuracy not found' >&2; exit 1; fi\n"
                 "if [ ! -r /tmp/model ]; then echo 'couler: output parameter model of step train: file /tmp/model not found' >&2; exit 1; fi\n"

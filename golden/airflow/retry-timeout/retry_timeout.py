@@ -22,7 +22,7 @@ with DAG(
     flaky = KubernetesPodOperator(
         task_id="flaky",
         image="alpine:3.20",
-        cmds=["sh", "-c", "exit $((RANDOM % 2))"],
+        cmds=["sh", "-c", "exit $$((RANDOM % 2))"],
         retries=3,
         retry_delay=timedelta(seconds=0),
     )
