@@ -35,16 +35,6 @@ function sync(target: string, read: (files: readonly OutputFile[], ir: WorkflowI
 }
 
 /**
- * The IR says an "ok" edge (the default "after") is met by an Omitted parent; Argo's bare `B`
- * (Succeeded, Skipped or Daemoned) and GitHub's `needs.B.result == 'success'` are not, when B
- * was omitted because a failure upstream of it was handled by another step (so the run went on).
- */
-const OMITTED_OK = {
-  match: "by the IR but O as read back",
-  why: "backend bug (reported): an 'ok' edge to a step that was Omitted after a handled upstream failure is not met (argo: bare name in depends; github: needs.X.result == 'success'); the IR and couler run say it is",
-};
-
-/**
  * Airflow marks a task whose upstream failed `upstream_failed`, and its trigger rules count that
  * state as a failure: an "ok" edge (none_failed) is not met by such a parent, and a "failed" edge
  * (one_failed, all_failed) is. The IR calls that parent Omitted: "ok" is met, "failed" is not.
@@ -61,8 +51,8 @@ const AIRFLOW_UPSTREAM_FAILED = [
 ];
 
 export const READERS: readonly Reader[] = [
-  sync("argo", readArgo, { conditionReads: true }, [OMITTED_OK]),
+  sync("argo", readArgo, { conditionReads: true }),
   sync("tekton", readTekton, { conditionReads: true }),
-  sync("github", readGithub, { conditionReads: true, skippedIsOmitted: true }, [OMITTED_OK]),
+  sync("github", readGithub, { conditionReads: true, skippedIsOmitted: true }),
   { target: "airflow", compare: { conditionReads: true }, knownBugs: AIRFLOW_UPSTREAM_FAILED, readMany: readAirflowMany },
 ];
