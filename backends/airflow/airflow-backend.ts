@@ -486,9 +486,10 @@ class AirflowCompiler {
   }
 
   /**
-   * A step that waits for `.Succeeded` is omitted by other engines when its upstream fails,
-   * and an `ok` edge lets the next step run anyway; Airflow marks it upstream_failed, which
-   * stops that next step. Say so.
+   * Other engines let an `ok` edge pass when its parent was omitted; Airflow marks a task
+   * whose upstream failed `upstream_failed`, which no trigger rule but all_done accepts, so
+   * the next step does not run. That happens after a parent that waits for a success, and
+   * below a failure that another step handles (so the run goes on). Say so.
    */
   private warnOmittedDownstream(s: Step): void {
     for (const a of depAtoms(s.depends)) {
@@ -500,8 +501,45 @@ class AirflowCompiler {
           `step "${s.name}" runs after "${a.step}", which waits for a success: when that upstream fails, Airflow marks "${a.step}" upstream_failed (not omitted), so "${s.name}" does not run on target airflow`,
           s.loc,
         );
+      } else if (this.upstreamFailable(a.step)) {
+        this.diags.warning(
+          "approximated",
+          `step "${s.name}" runs after "${a.step}", which is omitted when a failure above it is handled by another step: Airflow marks "${a.step}" upstream_failed (not omitted) then, so "${s.name}" does not run on target airflow`,
+          s.loc,
+        );
       }
     }
+  }
+
+  private readonly upFailMemo = new Map<string, boolean>();
+  private handledFailures: Set<string> | undefined;
+  private stepByName: Map<string, Step> | undefined;
+
+  /**
+   * Does step `name` end upstream_failed, rather than failing the run, when a failure that
+   * another step handles happens above it? Its trigger rule must be one an upstream failure
+   * blocks, and a parent must fail in a handled way or end so itself. Parents come first in
+   * the lowering order, so their rules are known.
+   */
+  private upstreamFailable(name: string): boolean {
+    const memo = this.upFailMemo.get(name);
+    if (memo !== undefined) return memo;
+    if (!this.handledFailures || !this.stepByName) {
+      this.handledFailures = new Set<string>();
+      this.stepByName = new Map(allSteps(this.wf).map((x) => [x.name, x]));
+      for (const x of allSteps(this.wf)) {
+        for (const a of depAtoms(x.depends)) {
+          if (a.status === "failed" || a.status === "errored" || a.status === "any" || a.status === "allFailed") this.handledFailures.add(a.step);
+        }
+      }
+    }
+    const step = this.stepByName.get(name);
+    const rule = this.rules.get(name);
+    const blocking = rule === "all_success" || rule === "none_failed" || rule === "none_failed_min_one_success";
+    const result =
+      blocking && step !== undefined && depAtoms(step.depends).some((a) => this.handledFailures!.has(a.step) || this.upstreamFailable(a.step));
+    this.upFailMemo.set(name, result);
+    return result;
   }
 
   private addTask(t: TaskView, upstream: readonly string[]): void {
