@@ -509,6 +509,26 @@ class AirflowCompiler {
         );
       }
     }
+    // A failure edge: Airflow's failure trigger rules also fire on upstream_failed, i.e. when the
+    // parent never ran because a step above it failed; other engines run nothing then.
+    for (const a of depAtoms(s.depends)) {
+      if (a.status !== "failed" && a.status !== "errored" && a.status !== "allFailed") continue;
+      const parent = this.stepNamed(a.step);
+      const rule = this.rules.get(a.step);
+      const blocking = rule === "all_success" || rule === "none_failed" || rule === "none_failed_min_one_success" || rule === "one_success";
+      if (parent?.depends && blocking) {
+        this.diags.warning(
+          "approximated",
+          `step "${s.name}" waits for "${a.step}" to fail: Airflow's failure trigger rules also fire when "${a.step}" did not run because a step above it failed (upstream_failed), where other engines do not run "${s.name}" (target airflow)`,
+          s.loc,
+        );
+      }
+    }
+  }
+
+  private stepNamed(name: string): Step | undefined {
+    this.stepByName ??= new Map(allSteps(this.wf).map((x) => [x.name, x]));
+    return this.stepByName.get(name);
   }
 
   private readonly upFailMemo = new Map<string, boolean>();

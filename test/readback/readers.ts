@@ -42,11 +42,11 @@ function sync(target: string, read: (files: readonly OutputFile[], ir: WorkflowI
 const AIRFLOW_UPSTREAM_FAILED = [
   {
     match: "but U as read back",
-    why: "airflow backend bug (reported): a step after a parent that was omitted because a failure upstream of it was handled elsewhere does not run (none_failed is not met by upstream_failed), though the IR's 'ok' edge is met by an omitted parent; e.g. fixtures/mixed.ts: when build fails, audit never runs",
+    why: "airflow approximation, warned at compile time: a step after a parent that was omitted because a failure upstream of it was handled elsewhere does not run (none_failed is not met by upstream_failed), though the IR's 'ok' edge is met by an omitted parent; e.g. fixtures/mixed.ts: when build fails, audit never runs",
   },
   {
     match: "by the IR but S as read back",
-    why: "airflow backend bug (reported): a 'failed' edge (one_failed/all_failed) is met by a parent that was only omitted (upstream_failed), though the IR's 'failed' means the parent itself failed",
+    why: "airflow approximation, warned at compile time: a 'failed' edge (one_failed/all_failed) is met by a parent that was only omitted (upstream_failed), though the IR's 'failed' means the parent itself failed",
   },
 ];
 
