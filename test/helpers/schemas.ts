@@ -38,6 +38,11 @@ export function argoValidator(kind: string): ValidateFunction {
   return make(require("ajv/dist/2020").default as AjvCtor, "argo-workflows.strict.schema.json", `io.argoproj.workflow.v1alpha1.${kind}`);
 }
 
+/** Argo Workflows v3.7.9 (strict), for clusters still on v3. */
+export function argoV3Validator(kind: string): ValidateFunction {
+  return make(require("ajv/dist/2020").default as AjvCtor, "argo-workflows-v3.7.9.strict.schema.json", `io.argoproj.workflow.v1alpha1.${kind}`);
+}
+
 /** Tekton v1 (strict): `Pipeline`, `Task`, `PipelineRun`, `TaskRun`. */
 export function tektonValidator(kind: string): ValidateFunction {
   return make(require("ajv").default as AjvCtor, "tekton-v1.strict.schema.json", kind);
