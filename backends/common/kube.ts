@@ -15,8 +15,3 @@
 export function kubeLiteral(s: string, beforeValue: boolean): string {
   return s.replace(/\$(?=[$(]|$)/g, (m, offset: number) => (offset === s.length - 1 && !beforeValue ? m : "$$"));
 }
-
-/** What Kubernetes makes of `s` (no env vars defined): `$$` → `$`; `$(X)` stays. For tests. */
-export function kubeExpand(s: string): string {
-  return s.replace(/\$\$/g, "$");
-}

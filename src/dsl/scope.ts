@@ -8,7 +8,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { dirname, relative, sep } from "node:path";
 import { DiagnosticBag } from "../diagnostics.js";
-import { and } from "../ir/graph.js";
 import type { Condition, DepOn, Depends, Loc, Loop, Param, SecretDecl, Step, WorkflowConfig } from "../ir/types.js";
 import { type AbsLoc, callerLoc } from "./location.js";
 
@@ -211,14 +210,10 @@ export class WorkflowScope {
     }
   }
 
-  /** Finish the body: close sections and return the drafts' final dependency expressions. */
+  /** Finish the body: close any open DAG section. */
   finish(): void {
     while (this.sequences.length > 1) this.sequences.pop();
     this.closeSection();
-  }
-
-  depends(d: StepDraft): Depends | undefined {
-    return and(d.deps);
   }
 }
 
