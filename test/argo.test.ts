@@ -5,17 +5,19 @@ import YAML from "yaml";
 import { argoBackend, stepGroups } from "../backends/argo/argo-backend.js";
 import { readTree } from "./helpers/golden.js";
 import { repoPath } from "./helpers/paths.js";
-import { argoV3Validator, argoValidator, errorsText } from "./helpers/schemas.js";
+import { argoV3Validator, argoValidator, errorsText, SCHEMAS_MISSING } from "./helpers/schemas.js";
 
 const goldens = [...readTree(repoPath("golden", "argo"))].filter(([p]) => p.endsWith(".yaml"));
 
 describe("argo goldens", () => {
+  if (SCHEMAS_MISSING) test("Argo schema validation", { skip: SCHEMAS_MISSING }, () => {});
   test("there are Argo goldens to check", () => assert.ok(goldens.length >= 10, `only ${goldens.length}`));
   for (const [path, text] of goldens) {
     test(`${path} validates against the Argo v4.1.2 and v3.7.9 schemas and reads the same under YAML 1.1 and 1.2`, () => {
       const docs11 = YAML.parseAllDocuments(text, { version: "1.1" }).map((d) => d.toJS());
       const docs12 = YAML.parseAllDocuments(text, { version: "1.2" }).map((d) => d.toJS());
       assert.deepEqual(docs11, docs12);
+      if (SCHEMAS_MISSING) return;
       for (const doc of docs12) {
         if (doc.kind === "Secret") continue;
         for (const v of [argoValidator(doc.kind), argoV3Validator(doc.kind)]) assert.ok(v(doc), `${path}: ${errorsText(v)}`);

@@ -20,7 +20,7 @@ import type { Step, WorkflowIR } from "../src/ir/types.js";
 import { readTree } from "./helpers/golden.js";
 import { parseGithubWorkflows, type ParsedWorkflow } from "./helpers/github-parser.js";
 import { repoPath } from "./helpers/paths.js";
-import { errorsText, githubValidator } from "./helpers/schemas.js";
+import { errorsText, githubValidator, SCHEMAS_MISSING } from "./helpers/schemas.js";
 
 const goldens = ["github", "github-options"].flatMap((dir) =>
   [...readTree(repoPath("golden", dir))].filter(([p]) => p.endsWith(".yml")).map(([p, text]) => ({ name: `${dir}/${p}`, content: text })),
@@ -45,6 +45,7 @@ function compile(wf: WorkflowIR, options: Record<string, string> = {}) {
 }
 
 describe("github goldens", () => {
+  if (SCHEMAS_MISSING) test("engine schema validation", { skip: SCHEMAS_MISSING }, () => {});
   let parsed: ParsedWorkflow[] = [];
   before(async () => {
     parsed = await parseGithubWorkflows(goldens);
@@ -59,6 +60,7 @@ describe("github goldens", () => {
       const doc11 = YAML.parse(g.content, { version: "1.1" });
       const doc12 = YAML.parse(g.content, { version: "1.2" });
       assert.deepEqual(doc11, doc12);
+      if (SCHEMAS_MISSING) return;
       const v = githubValidator();
       assert.ok(v(doc12), `${g.name}: ${errorsText(v)}`);
     });
@@ -424,6 +426,7 @@ describe("github backend: hand-built workflows for constructs no fixture covers 
     const parsed = await parseGithubWorkflows(compiled);
     for (const p of parsed) assert.deepEqual(p.errors, [], p.name);
     for (const c of compiled) {
+      if (SCHEMAS_MISSING) break;
       const v = githubValidator();
       assert.ok(v(YAML.parse(c.content)), `${c.name}: ${errorsText(v)}`);
     }

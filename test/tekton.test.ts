@@ -22,7 +22,7 @@ import { DiagnosticBag } from "../src/diagnostics.js";
 import type { Condition, Depends, Loc, Step, Value, WorkflowIR } from "../src/ir/types.js";
 import { goldenDir, listFixtures, readTree } from "./helpers/golden.js";
 import { repoPath } from "./helpers/paths.js";
-import { errorsText, tektonValidator } from "./helpers/schemas.js";
+import { errorsText, SCHEMAS_MISSING, tektonValidator } from "./helpers/schemas.js";
 
 const loc: Loc = { file: "x.ts", line: 1, col: 1 };
 
@@ -32,6 +32,7 @@ function validateDocs(text: string, where: string): Record<string, unknown>[] {
   assert.deepEqual(docs11, docs12, `${where}: YAML 1.1 and 1.2 read differently`);
   for (const doc of docs12) {
     assert.equal(doc.apiVersion, "tekton.dev/v1", where);
+    if (SCHEMAS_MISSING) continue;
     const v = tektonValidator(doc.kind);
     assert.ok(v(doc), `${where} (${doc.kind}): ${errorsText(v)}`);
   }
@@ -43,6 +44,7 @@ function validateDocs(text: string, where: string): Record<string, unknown>[] {
 const goldenRoots = readdirSync(repoPath("golden")).filter((d) => d === "tekton" || d.startsWith("tekton-"));
 
 describe("tekton goldens", () => {
+  if (SCHEMAS_MISSING) test("engine schema validation", { skip: SCHEMAS_MISSING }, () => {});
   const all = goldenRoots.flatMap((root) => [...readTree(repoPath("golden", root))].map(([p, t]) => [`${root}/${p}`, t] as const));
   const yamls = all.filter(([p]) => p.endsWith(".yaml"));
   test("there are Tekton goldens to check, in every layout", () => {

@@ -104,8 +104,11 @@ export type Condition = CondCompare | CondAnd | CondOr | CondNot;
 
 /**
  * The state of an upstream step that a dependency waits for.
- * - `ok`: finished without failing: succeeded, skipped by a condition, or omitted because its
- *   own dependencies were not met (the default edge: "after").
+ * - `ok`: the parent succeeded, was skipped by its own condition (or an empty fan-out), or is a
+ *   running daemon (the default edge: "after"). A parent that failed or was omitted omits the
+ *   step: failure propagates down plain edges, as on every engine (Argo `depends: A` is
+ *   `A.Succeeded || A.Skipped || A.Daemoned`; Airflow `none_failed` meets `upstream_failed`;
+ *   GitHub skips a job whose `needs` did not succeed).
  * - `succeeded`, `failed`, `errored`, `skipped`, `omitted`, `daemoned`: exactly that state.
  * - `anySucceeded`, `allFailed`: for a fanned-out step, any / all of its instances.
  * - `any`: finished in any state (run whatever the outcome).

@@ -167,7 +167,10 @@ export function atomHolds(st: DepStatus, f: Finished): boolean {
   const erroredOnly = f.status === "failed" && f.errored;
   switch (st) {
     case "ok":
-      return f.status === "succeeded" || f.status === "skipped" || f.status === "omitted" || f.daemoned;
+      // A bare dependency: the parent succeeded, or was skipped by its own condition, or is a
+      // running daemon. An omitted parent (its own dependencies failed) omits this step too,
+      // as every engine propagates it (see the README, "Ordering").
+      return f.status === "succeeded" || f.status === "skipped" || f.daemoned;
     case "succeeded":
       return f.status === "succeeded";
     case "failed":

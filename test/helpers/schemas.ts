@@ -1,5 +1,11 @@
-/** ajv validators for the engines' published schemas (see test/schemas/README.md). */
-import { readFileSync } from "node:fs";
+/**
+ * ajv validators for the engines' published schemas. The schemas are derived from the engines'
+ * repositories, so they are not part of this project: they are read at test time from
+ * `$COULER_SCHEMAS_DIR`, else from `../shared/schemas` beside the checkout (see its README.md),
+ * and the checks that need them are skipped, saying so, where neither exists.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import type { ValidateFunction } from "ajv";
 import { repoPath } from "./paths.js";
@@ -13,8 +19,32 @@ type AjvCtor = new (opts: object) => {
 
 const cache = new Map<string, ValidateFunction>();
 
+/** The folder holding the engines' schemas, or undefined when there is none. */
+export function schemasDir(): string | undefined {
+  const env = process.env.COULER_SCHEMAS_DIR;
+  if (env) return existsSync(env) ? env : undefined;
+  const beside = repoPath("..", "shared", "schemas");
+  return existsSync(beside) ? beside : undefined;
+}
+
+const FILES = ["argo-workflows.strict.schema.json", "argo-workflows-v3.7.9.strict.schema.json", "tekton-v1.strict.schema.json", "github-workflow.schema.json"];
+
+/**
+ * Why the schema checks are skipped (a message for `test(..., { skip })`), or false when every
+ * schema file is there.
+ */
+export const SCHEMAS_MISSING: string | false = (() => {
+  const dir = schemasDir();
+  const where = process.env.COULER_SCHEMAS_DIR ? `$COULER_SCHEMAS_DIR (${process.env.COULER_SCHEMAS_DIR})` : "../shared/schemas beside the checkout";
+  if (!dir) return `engine schemas not found in ${where}: schema validation skipped`;
+  const missing = FILES.filter((f) => !existsSync(join(dir, f)));
+  return missing.length ? `engine schemas missing in ${dir} (${missing.join(", ")}): schema validation skipped` : false;
+})();
+
 function load(file: string): { $id: string } & Record<string, unknown> {
-  return JSON.parse(readFileSync(repoPath("test", "schemas", file), "utf8"));
+  const dir = schemasDir();
+  if (!dir) throw new Error(String(SCHEMAS_MISSING));
+  return JSON.parse(readFileSync(join(dir, file), "utf8"));
 }
 
 function make(Ctor: AjvCtor, file: string, def: string | undefined): ValidateFunction {

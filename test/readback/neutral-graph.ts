@@ -88,7 +88,7 @@ export function isDataKey(k: string): boolean {
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 
 const CLASSES_OF: Record<DepStatus, OutcomeClass[]> = {
-  ok: ["S", "K", "O", "U"],
+  ok: ["S", "K"],
   succeeded: ["S"],
   failed: ["F"],
   errored: ["F"],

@@ -16,7 +16,7 @@ import { compileWorkflow } from "../../src/compile.js";
 import type { Workflow } from "../../src/dsl/workflow.js";
 import { parseGithubWorkflows } from "../helpers/github-parser.js";
 import { randomWorkflow } from "../helpers/random-workflow.js";
-import { argoValidator, errorsText, githubValidator, tektonValidator } from "../helpers/schemas.js";
+import { argoValidator, errorsText, githubValidator, SCHEMAS_MISSING, tektonValidator } from "../helpers/schemas.js";
 import { compareGraphs, graphOfIR } from "./neutral-graph.js";
 import { READERS } from "./readers.js";
 
@@ -100,7 +100,9 @@ export async function checkCases(cases: readonly Case[]): Promise<{ failures: Ca
       }
       accepted[target] = (accepted[target] ?? 0) + 1;
       for (const f of r1.files) {
-        if (target === "argo") {
+        if (SCHEMAS_MISSING && target !== "ir") {
+          // no engine schemas here: the parsers and read-back below still check the output
+        } else if (target === "argo") {
           for (const doc of yamlDocs(f.path, f.content, fail)) {
             if (doc.kind === "Secret") continue;
             const v = argoValidator(String(doc.kind));

@@ -1,0 +1,8 @@
+/**
+ * The engine replays the check runs (test/replay.test.ts). Each lives in test/replay/<engine>/
+ * and runs that engine's emitted files the way the engine does; its README section and its
+ * code cite the engine source each rule follows.
+ */
+import type { Replay } from "./outcome.js";
+
+export const REPLAYS: readonly Replay[] = [];

@@ -1,0 +1,69 @@
+/**
+ * Which workflows the replay check can run on this machine, and the inputs it gives them.
+ *
+ * A workflow is runnable when every step is a container or script step with its own command
+ * (an image's entrypoint cannot run without the image), or a while loop of such steps, and it
+ * moves no artifacts (no object store here). Parameters take their defaults; secret keys get
+ * fixed test values, the same for `couler run` and every replay.
+ *
+ * Python steps that draw random numbers (coin flips) are made repeatable: a `sitecustomize.py`
+ * on `PYTHONPATH` seeds `random` from a counter file that each run starts afresh, so the n-th
+ * Python process of `couler run` and the n-th of a replay draw the same numbers.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { allSteps } from "../../src/ir/graph.js";
+import type { Step, WorkflowIR } from "../../src/ir/types.js";
+
+/** Why `ir` cannot be replayed here, or undefined when it can. */
+export function notRunnable(ir: WorkflowIR): string | undefined {
+  const steps: Step[] = [...allSteps(ir)];
+  for (const s of steps) {
+    if (s.kind === "resource" || s.kind === "templateRef") return `step "${s.name}" is a ${s.kind} step`;
+    if (s.kind === "container" && !s.command?.length) return `step "${s.name}" runs its image's entrypoint`;
+    if ((s.kind === "container" || s.kind === "script") && (s.inputArtifacts?.length || s.outputArtifacts?.length)) return `step "${s.name}" moves artifacts`;
+  }
+  const noDefault = ir.params.filter((p) => p.default === undefined);
+  if (noDefault.length) return `parameter "${noDefault[0]!.name}" has no default`;
+  return undefined;
+}
+
+/** Parameter values: the defaults. */
+export function paramsOf(ir: WorkflowIR): Record<string, string> {
+  return Object.fromEntries(ir.params.map((p) => [p.name, String(p.default ?? "")]));
+}
+
+/** A fixed value for every secret key the workflow reads. */
+export function secretsOf(ir: WorkflowIR): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const s of allSteps(ir)) {
+    if (s.kind !== "container" && s.kind !== "script") continue;
+    for (const e of s.secretEnv ?? []) (out[e.secret] ??= {})[e.key] = `test-${e.secret}-${e.key}`;
+  }
+  return out;
+}
+
+/** An environment whose Python seeds `random` per process from a counter that `reset()` restarts. */
+export function seededPython(): { env: Record<string, string>; reset: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "couler-seed-"));
+  const counter = join(dir, "counter");
+  writeFileSync(
+    join(dir, "sitecustomize.py"),
+    [
+      "import os, random",
+      "_p = os.environ.get('COULER_TEST_SEED_FILE')",
+      "if _p:",
+      "    try:",
+      "        _n = int(open(_p).read() or '0')",
+      "    except OSError:",
+      "        _n = 0",
+      "    open(_p, 'w').write(str(_n + 1))",
+      "    random.seed(_n)",
+      "",
+    ].join("\n"),
+  );
+  const reset = () => writeFileSync(counter, "0");
+  reset();
+  return { env: { PYTHONPATH: dir, COULER_TEST_SEED_FILE: counter, PYTHONDONTWRITEBYTECODE: "1" }, reset };
+}
