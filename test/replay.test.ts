@@ -7,48 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { BACKENDS } from "../backends/registry.js";
-import { compileWorkflow } from "../src/compile.js";
-import type { WorkflowIR } from "../src/ir/types.js";
 import { runWorkflow } from "../src/run/interpreter.js";
 import { loadFixtures } from "./readback/fixture-runs.js";
-import { cleanup, serial } from "./replay/local.js";
-import { diffOutcomes, outcomeOfRecord, triage, type Replay, type RunOutcome } from "./replay/outcome.js";
+import { baseEnv, checkAgainst, disposeCheck, fresh, randomCases } from "./replay/check.js";
 import { REPLAYS } from "./replay/registry.js";
-import { notRunnable, paramsOf, secretsOf, seededPython } from "./replay/runnable.js";
-import type { Workflow } from "../src/dsl/workflow.js";
+import { notRunnable, paramsOf } from "./replay/runnable.js";
+import { runnableWorkflow } from "./helpers/runnable-workflow.js";
 
-const seeded = seededPython();
-after(cleanup);
-
-/** The environment every step starts from, for couler run and the replays alike. */
-function baseEnv(): Record<string, string> {
-  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", LANG: "C.UTF-8", ...seeded.env };
-}
-
-/** Run `wf` through couler run and through `replay`; the differences not accepted as known and warned. */
-export async function checkAgainst(wf: Workflow, replay: Replay): Promise<{ refused: boolean; unexplained: string[]; accepted: string[] }> {
-  const ir: WorkflowIR = wf.ir;
-  const backend = BACKENDS.find((b) => b.name === replay.target);
-  assert.ok(backend, `no backend ${replay.target}`);
-  const compiled = compileWorkflow(wf, backend, replay.options ?? {});
-  if (compiled.diagnostics.some((d) => d.severity === "error")) return { refused: true, unexplained: [], accepted: [] };
-  const params = paramsOf(ir);
-  const secrets = secretsOf(ir);
-  return serial(async () => {
-    seeded.reset();
-    const rec = await runWorkflow(ir, { container: "none", params, secrets, env: baseEnv(), concurrency: 1 });
-    const want = outcomeOfRecord(rec);
-    seeded.reset();
-    let got: RunOutcome;
-    try {
-      got = await replay.run(compiled.files, ir, { params, env: baseEnv(), secrets });
-    } catch (e) {
-      return { refused: false, unexplained: [`${replay.target} replay failed: ${e instanceof Error ? e.stack : String(e)}`], accepted: [] };
-    }
-    return { refused: false, ...triage(diffOutcomes(want, got, replay.target), replay.knownDifferences, compiled.diagnostics) };
-  });
-}
+after(disposeCheck);
 
 const fixtures = await loadFixtures();
 
@@ -69,5 +35,33 @@ describe("replays: fixtures end the same on every engine as with couler run", ()
         assert.deepEqual(r.unexplained, [], `${fixture} on ${replay.target} ends differently from couler run`);
       });
     }
+  }
+});
+
+
+describe("replays: random workflows with failures, retries, conditions, status dependencies and exit handlers", () => {
+  // 24 per `npm test`; more with REPLAY_RANDOM_RUNS=N, another draw with REPLAY_SEED=S (or `npm run fuzz -- --replay`)
+  const cases = randomCases(Number(process.env.REPLAY_RANDOM_RUNS ?? 24), Number(process.env.REPLAY_SEED ?? 1));
+  test("couler run ends these workflows in every way (succeeded, failed; skipped and omitted steps)", async () => {
+    const seen = new Set<string>();
+    for (const { seed, size } of cases) {
+      const wf = runnableWorkflow(seed, size);
+      assert.deepEqual(wf.diagnostics.filter((d) => d.severity === "error"), [], `case ${seed}:${size} is not a valid workflow`);
+      fresh();
+      const rec = await runWorkflow(wf.ir, { container: "none", params: paramsOf(wf.ir), env: baseEnv(), concurrency: 1 });
+      seen.add(rec.status);
+      for (const st of rec.steps) seen.add(st.status);
+    }
+    for (const want of ["Succeeded", "Failed", "succeeded", "failed", "skipped", "omitted"]) assert.ok(seen.has(want), `no random workflow had a ${want} outcome: ${[...seen].join(", ")}`);
+  });
+  for (const replay of REPLAYS) {
+    test(`${replay.target}${replay.options ? ` ${JSON.stringify(replay.options)}` : ""}: ${cases.length} random workflows end as with couler run`, async () => {
+      const problems: string[] = [];
+      for (const { seed, size } of cases) {
+        const r = await checkAgainst(runnableWorkflow(seed, size), replay);
+        if (r.unexplained.length) problems.push(`case ${seed}:${size} (npm run fuzz -- --replay ${replay.target} --case ${seed}:${size}):\n  ${r.unexplained.join("\n  ")}`);
+      }
+      assert.deepEqual(problems, []);
+    });
   }
 });

@@ -8,9 +8,12 @@
  *
  * Python steps that draw random numbers (coin flips) are made repeatable: a `sitecustomize.py`
  * on `PYTHONPATH` seeds `random` from a counter file that each run starts afresh, so the n-th
- * Python process of `couler run` and the n-th of a replay draw the same numbers.
+ * Python process of `couler run` and the n-th of a replay draw the same numbers. `python` and
+ * `python3` are put first on PATH as links to the real interpreter, so a version manager's
+ * shim script (pyenv: 0.2 s a start) does not run for every step.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { allSteps } from "../../src/ir/graph.js";
@@ -44,9 +47,20 @@ export function secretsOf(ir: WorkflowIR): Record<string, Record<string, string>
   return out;
 }
 
-/** An environment whose Python seeds `random` per process from a counter that `reset()` restarts. */
-export function seededPython(): { env: Record<string, string>; reset: () => void } {
+/**
+ * An environment whose Python seeds `random` per process from a counter that `reset()` restarts.
+ * `bin` is a folder to put first on PATH (holding `python` and `python3`).
+ */
+export function seededPython(): { env: Record<string, string>; bin: string; dir: string; reset: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "couler-seed-"));
+  const bin = join(dir, "bin");
+  mkdirSync(bin);
+  try {
+    const exe = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+    for (const n of ["python", "python3"]) symlinkSync(exe, join(bin, n));
+  } catch {
+    // no python3: steps that need it fail alike under couler run and every replay
+  }
   const counter = join(dir, "counter");
   writeFileSync(
     join(dir, "sitecustomize.py"),
@@ -65,5 +79,5 @@ export function seededPython(): { env: Record<string, string>; reset: () => void
   );
   const reset = () => writeFileSync(counter, "0");
   reset();
-  return { env: { PYTHONPATH: dir, COULER_TEST_SEED_FILE: counter, PYTHONDONTWRITEBYTECODE: "1" }, reset };
+  return { env: { PYTHONPATH: dir, COULER_TEST_SEED_FILE: counter, PYTHONDONTWRITEBYTECODE: "1" }, bin, dir, reset };
 }
