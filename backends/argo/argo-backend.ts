@@ -104,6 +104,9 @@ class ArgoCompiler {
         this.fanIn.set(r.step, set);
       }
       if (s.loop?.parallelism !== undefined) this.wrapped.set(s.name, this.allocTemplate(`${s.name}-loop`));
+      if (refs.some((r) => r.kind === "workflow" && r.field === "name")) {
+        this.leafCtx.warn(`step "${s.name}" reads the workflow's name: on Argo workflow.name is the name of the run (generateName plus 5 random characters), where couler run gives "${wf.name}"`, s.loc);
+      }
     }
     for (const [step] of [...this.fanIn].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const s = byName.get(step)!;

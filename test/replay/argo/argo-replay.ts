@@ -97,12 +97,12 @@ export const argoReplay: Replay = {
   run: replayArgo,
   knownDifferences: [
     {
-      match: /output result: .*"(\S*?)\\\\u00(3c|3e|26)/,
+      match: /output result: .*\\\\u00(3c|3e|26)/,
       warning: /fan-in list of .* is JSON written by Argo/,
       why: "fan-in lists are JSON written by Go (HTML characters escaped, object keys sorted)",
     },
     {
-      match: /step "[^"]+"(\[\d+\])?: (succeeded|failed) by couler run, failed on argo/,
+      match: /^(workflow: Succeeded by couler run, Failed on argo|step "[^"]+"(\[\d+\])?: \w+ by couler run, (failed|omitted) on argo)$/,
       warning: /Argo also stops a retry attempt that is still running when the backoff maxDuration/,
       why: "Argo stops a running retry attempt at the backoff maxDuration",
     },
