@@ -108,6 +108,7 @@ class ArgoCompiler {
         this.leafCtx.warn(`step "${s.name}" reads the workflow's name: on Argo workflow.name is the name of the run (generateName plus 5 random characters), where couler run gives "${wf.name}"`, s.loc);
       }
     }
+    this.warnPhases(byName);
     for (const [step] of [...this.fanIn].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const s = byName.get(step)!;
       this.itemTemplates.set(step, this.allocTemplate(`${step}-item`));
@@ -141,6 +142,30 @@ class ArgoCompiler {
     }
     if (this.statusTemplate) templates.push({ name: this.statusTemplate, suspend: { duration: "0" } });
     return workflowFiles(wf, this.ctx, this.wfName, entry, exitName, templates);
+  }
+
+  /**
+   * Argo rules that end a run differently from the IR and cannot be written around:
+   * - a map whose items were all skipped: its TaskGroup/step group ends Succeeded
+   *   (dag.go executeDAGTask groupPhase, steps.go executeStepGroup), where the IR says skipped;
+   * - a step that errors (a condition or value that cannot be evaluated, a missing output file):
+   *   a steps template ends Failed whatever its child's phase (steps.go executeSteps), and a DAG
+   *   takes the phase of its first failing leaf in name order (dag.go assessDAGPhase, failFast),
+   *   where the IR says Error only when every unhandled failure is an error.
+   */
+  private warnPhases(byName: ReadonlyMap<string, Step>): void {
+    const steps = [...byName.values()];
+    const mapWhen = steps.find((s) => s.loop && s.when);
+    if (mapWhen) {
+      this.leafCtx.warn(`step "${mapWhen.name}" fans out with a condition: when every item is skipped, Argo marks the step Succeeded where couler run says skipped`, mapWhen.loc);
+    }
+    const mayError = steps.find((s) => s.when || s.loop?.kind === "from" || s.outputs?.length || refsOfStep(s).some((r) => r.kind === "result" || r.kind === "output"));
+    if (mayError) {
+      this.leafCtx.warn(
+        `step "${mayError.name}" can end in error (a condition or value that cannot be evaluated, a missing output file): Argo then ends the workflow Failed or Error by its own rules (a steps template fails; a DAG takes its first failing leaf's phase), where couler run says Error only when every unhandled failure is an error`,
+        mayError.loc,
+      );
+    }
   }
 
   /** A `steps` or `dag` template running `steps`; `tail` is an extra call after all of them (while loops). */

@@ -107,6 +107,16 @@ export const argoReplay: Replay = {
       why: "Argo stops a running retry attempt at the backoff maxDuration",
     },
     {
+      match: /^workflow: (Error by couler run, Failed on argo|Failed by couler run, Error on argo)$/,
+      warning: /can end in error .*Argo then ends the workflow Failed or Error by its own rules/,
+      why: "Argo tells Error from Failed by its own rules (steps.go executeSteps, dag.go assessDAGPhase)",
+    },
+    {
+      match: /^step "[^"]+": skipped by couler run, succeeded on argo$/,
+      warning: /fans out with a condition: when every item is skipped, Argo marks the step Succeeded/,
+      why: "a TaskGroup whose items were all skipped is Succeeded (dag.go executeDAGTask)",
+    },
+    {
       match: /output result: .*x7k2p/,
       warning: /workflow\.name is the name of the run/,
       why: "on Argo, workflow.name is the generated name of the run",
