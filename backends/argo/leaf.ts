@@ -11,7 +11,8 @@
  *   the first attempt's start; no retry starts past it, and each retry runs with that
  *   deadline (`opts.executionDeadline`), which stops an attempt still running then.
  * - Input artifacts are mounted at their path (`workflow/controller/workflowpod.go`
- *   addInputArtifactsVolumes: a volume mount at `art.Path`), hiding what the image has there.
+ *   addInputArtifactsVolumes: a volume mount at `art.Path`; in init-less pods the emissary
+ *   removes `art.Path` and links the artifact there), hiding what the image has there.
  */
 import { isPodStep } from "../../src/ir/graph.js";
 import type { ArtifactLocation, Loc, SecretKeyRef, Step, Value } from "../../src/ir/types.js";
