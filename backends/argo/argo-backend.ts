@@ -11,7 +11,7 @@
  * backends/argo/README.md and in the module that relies on them.
  */
 import type { Backend, CompileContext, OutputFile } from "../backend.js";
-import { allSteps, isPodStep, parentsOf, refsOfStep, refsOfValue, sinks, valuesOfCondition, valuesOfStep } from "../../src/ir/graph.js";
+import { allSteps, depAtoms, isPodStep, parentsOf, refsOfStep, refsOfValue, sinks, valuesOfCondition } from "../../src/ir/graph.js";
 import type { Condition, Ref, Step, Value, WhileStep, WorkflowIR } from "../../src/ir/types.js";
 import { mangle, NameTable, shortHash } from "../common/names.js";
 import { kubeLiteral } from "../common/kube.js";
@@ -21,20 +21,15 @@ import { workflowFiles } from "./document.js";
 import { exprRef, exprString, needsExpression } from "./expr-text.js";
 import { elementExpr, fanInParam, fanInTerm } from "./fan-in.js";
 import { dependsText, isPlainGraph, statusDepends, stepGroups } from "./graph-shape.js";
+import { warnRunDifferences } from "./checks.js";
 import { commonFields, leafTemplate, type LeafContext } from "./leaf.js";
+import { inputsOf } from "./inputs.js";
 import { TASK_NAME, TEMPLATE_NAME, WORKFLOW_NAME } from "./names.js";
 
 export { stepGroups };
 
 type Json = Record<string, unknown>;
 type Mode = "steps" | "tasks";
-
-/** A leaf template's input parameter standing for a reference made in the graph template. */
-interface Input {
-  readonly name: string;
-  readonly ref: Ref;
-  readonly key: string;
-}
 
 class ArgoCompiler {
   /** IR step name → Argo task/step name. */
@@ -65,11 +60,13 @@ class ArgoCompiler {
       template: (step) => this.templates.get(step)!,
       leafText: (v, inputs, container) => this.leafText(v, inputs, container),
       text: (s) => this.text(s),
-      inputs: (s) => this.inputsOf(s),
+      inputs: (s) => inputsOf(s, this.nameOf),
       err: (m, loc) => this.err(m, loc),
       warn: (m, loc) => this.ctx.diagnostics.warning("argo-runtime", `${m} (target argo)`, loc),
     };
   }
+
+  private readonly nameOf = (step: string): string => this.names.get(step);
 
   private err(message: string, loc = this.wf.loc): void {
     this.ctx.diagnostics.error("unsupported", `${message} (target argo)`, loc);
@@ -108,7 +105,7 @@ class ArgoCompiler {
         this.leafCtx.warn(`step "${s.name}" reads the workflow's name: on Argo workflow.name is the name of the run (generateName plus 5 random characters), where couler run gives "${wf.name}"`, s.loc);
       }
     }
-    this.warnPhases(byName);
+    warnRunDifferences([...byName.values()], this.leafCtx.warn);
     for (const [step] of [...this.fanIn].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const s = byName.get(step)!;
       this.itemTemplates.set(step, this.allocTemplate(`${step}-item`));
@@ -144,30 +141,6 @@ class ArgoCompiler {
     return workflowFiles(wf, this.ctx, this.wfName, entry, exitName, templates);
   }
 
-  /**
-   * Argo rules that end a run differently from the IR and cannot be written around:
-   * - a map whose items were all skipped: its TaskGroup/step group ends Succeeded
-   *   (dag.go executeDAGTask groupPhase, steps.go executeStepGroup), where the IR says skipped;
-   * - a step that errors (a condition or value that cannot be evaluated, a missing output file):
-   *   a steps template ends Failed whatever its child's phase (steps.go executeSteps), and a DAG
-   *   takes the phase of its first failing leaf in name order (dag.go assessDAGPhase, failFast),
-   *   where the IR says Error only when every unhandled failure is an error.
-   */
-  private warnPhases(byName: ReadonlyMap<string, Step>): void {
-    const steps = [...byName.values()];
-    const mapWhen = steps.find((s) => s.loop && s.when);
-    if (mapWhen) {
-      this.leafCtx.warn(`step "${mapWhen.name}" fans out with a condition: when every item is skipped, Argo marks the step Succeeded where couler run says skipped`, mapWhen.loc);
-    }
-    const mayError = steps.find((s) => s.when || s.loop?.kind === "from" || s.outputs?.length || refsOfStep(s).some((r) => r.kind === "result" || r.kind === "output"));
-    if (mayError) {
-      this.leafCtx.warn(
-        `step "${mayError.name}" can end in error (a condition or value that cannot be evaluated, a missing output file): Argo then ends the workflow Failed or Error by its own rules (a steps template fails; a DAG takes its first failing leaf's phase), where couler run says Error only when every unhandled failure is an error`,
-        mayError.loc,
-      );
-    }
-  }
-
   /** A `steps` or `dag` template running `steps`; `tail` is an extra call after all of them (while loops). */
   private graphTemplate(name: string, steps: readonly Step[], tail?: { name: string; template: string; when: Condition }): Json {
     const groups = stepGroups(steps);
@@ -186,7 +159,14 @@ class ArgoCompiler {
       for (const [k, v] of Object.entries(call)) if (k !== "name") task[k] = v;
       if (s.depends) {
         if (plain) task.dependencies = parentsOf(s).map(nameOf);
-        else task.depends = dependsText(s.depends, nameOf, true);
+        else {
+          for (const a of depAtoms(s.depends)) {
+            if ((a.status === "anySucceeded" || a.status === "allFailed") && this.wrapped.has(a.step)) {
+              this.err(`waiting for ${a.status} of "${a.step}", which runs with a parallelism limit inside a template of its own, cannot be expressed; wait for .Succeeded or .Failed`, s.loc);
+            }
+          }
+          task.depends = dependsText(s.depends, nameOf, true);
+        }
       }
       return task;
     });
@@ -268,30 +248,6 @@ class ArgoCompiler {
     return parts.map((p) => (typeof p === "string" ? p : `{{${this.refPath(p, mode)}}}`)).join("");
   }
 
-  /** Step-context references (outputs of other steps, map items) a step's template receives as inputs. */
-  private inputsOf(s: Step): Input[] {
-    const seen = new Map<string, Input>();
-    const used = new Set<string>();
-    const visit = (v: Value) => {
-      const refs = typeof v === "string" ? [] : v.kind === "concat" ? v.parts.filter((p): p is Ref => typeof p !== "string") : [v];
-      for (const r of refs) {
-        if (r.kind !== "result" && r.kind !== "output" && r.kind !== "item") continue;
-        const key = JSON.stringify(r);
-        if (seen.has(key)) continue;
-        const base =
-          r.kind === "item"
-            ? ["item", r.index !== undefined ? `v${r.index}` : undefined, r.field].filter((x) => x !== undefined).join("-")
-            : `${this.names.get(r.step)}-${r.kind === "result" ? "result" : r.output}`;
-        let name = base.replace(/[^-a-zA-Z0-9_]/g, "-");
-        for (let i = 2; used.has(name); i++) name = `${base}-${i}`;
-        used.add(name);
-        seen.set(key, { name, ref: r, key });
-      }
-    };
-    for (const v of valuesOfStep(s)) visit(v);
-    return [...seen.values()];
-  }
-
   /**
    * A value rendered inside the step's own template. `container`: it goes into a container's
    * command, args or env, where Kubernetes expands `$(VAR)` and `$$`, so each literal `$`
@@ -366,7 +322,7 @@ class ArgoCompiler {
 
   /** The item template of a fan-in step (fan-in.ts): runs one item and exports its values as list elements. */
   private itemTemplate(s: Step): Json {
-    const inputs = this.inputsOf(s);
+    const inputs = inputsOf(s, this.nameOf);
     const task = this.names.get(s.name);
     const inArtifacts = isPodStep(s) ? (s.inputArtifacts ?? []).filter((a) => a.from.kind === "step").map((a) => a.name) : [];
     const t: Json = { name: this.itemTemplates.get(s.name)! };
@@ -413,7 +369,7 @@ class ArgoCompiler {
       }
     } else {
       call.template = this.itemTemplates.get(s.name) ?? this.templates.get(s.name)!;
-      for (const i of this.inputsOf(s)) params.push({ name: i.name, value: this.refTag(i.ref, mode) });
+      for (const i of inputsOf(s, this.nameOf)) params.push({ name: i.name, value: this.refTag(i.ref, mode) });
       if (isPodStep(s)) {
         for (const a of s.inputArtifacts ?? []) {
           if (a.from.kind !== "step") continue;

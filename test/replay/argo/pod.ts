@@ -29,6 +29,7 @@ const trimOne = (s: string) => (s.endsWith("\n") ? s.slice(0, -1) : s);
 export async function runPod(t: Obj, engine: Engine, captureResult: boolean, deadline?: number): Promise<NodeRes> {
   const c: Obj = t.script ?? t.container;
   const name = t.name as string;
+  if (t.daemon) return { phase: "Error", template: name, message: "the replay does not run daemons" };
   if (!c.command?.length) return { phase: "Error", template: name, message: "the image's entrypoint cannot run without the image" };
   const argv: string[] = [...c.command, ...(c.args ?? [])];
   if (t.script && String(t.script.source ?? "").length > 0) argv.push(SCRIPT_PATH);
