@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { argoBackend } from "../backends/argo/argo-backend.js";
 import { compileWorkflow } from "../src/compile.js";
-import { equal, map, runContainer, runScript, setDependencies, when, workflow, type Workflow } from "../src/index.js";
+import { equal, execWhile, map, runContainer, runScript, setDependencies, setExitHandler, when, workflow, workflowStatus, WFStatus, type Workflow } from "../src/index.js";
 import { runWorkflow } from "../src/run/interpreter.js";
 import { replayArgo } from "./replay/argo/argo-replay.js";
 import { evalExpr, goJson } from "./replay/argo/expr.js";
@@ -108,7 +108,29 @@ describe("argo: runs as couler run does", () => {
     assert.equal(r2.got.status, "Failed");
   });
 
-  test("the backend names what Argo does differently: maxDuration stops a running retry; an artifact over /bin", () => {
+  test("exit handlers read the final status; a flaky step is retried; a while loop with a DAG body that handles a failure goes round", async () => {
+    const wf = workflow("rounds", () => {
+      // fails once, then succeeds (the file is gone again when the run ends, so both runs start alike)
+      const toggle = (f: string, first: string, then: string) => `f=/tmp/couler-argo-test-${f}; if [ -e $f ]; then rm $f; ${then}; else touch $f; ${first}; fi`;
+      runContainer({ stepName: "flaky", image: "alpine", command: ["sh", "-c", toggle("flaky", "exit 1", "exit 0")], retry: { limit: 2, backoff: { duration: "1s", factor: 2 } } });
+      execWhile(equal("again"), () => {
+        setDependencies(() => sh("try", "exit 1"), []);
+        setDependencies(() => sh("recover", "echo recovered"), ["try.Failed"]);
+        setDependencies(() => sh("last", toggle("round", "echo again", "echo stop")), "recover");
+      });
+      setDependencies(() => sh("boom", "exit 3"), []);
+      setExitHandler(WFStatus.Failed, () => runContainer({ stepName: "page", image: "alpine", command: ["echo", "failed"] }));
+      setExitHandler(() => runContainer({ stepName: "report", image: "alpine", command: ["echo"], args: [`status=${workflowStatus()}`] }));
+    });
+    const r = await both(wf);
+    assert.deepEqual(r.diffs, []);
+    assert.equal(r.got.status, "Failed");
+    assert.equal(r.got.onExit?.report?.outputs?.result, "status=Failed");
+    assert.equal(r.got.onExit?.page?.status, "succeeded");
+    assert.equal(r.got.steps.flaky?.status, "succeeded");
+  });
+
+  test("the backend names what Argo does differently: maxDuration stops a running retry (the artifact over /bin: golden/argo/artifacts)", () => {
     const wf = workflow("warned", () => {
       runContainer({ stepName: "slow", image: "alpine", command: ["sleep", "1"], retry: { limit: 2, backoff: { duration: "1s", maxDuration: "5s" } } });
     });
