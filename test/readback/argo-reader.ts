@@ -12,7 +12,7 @@
 import YAML from "yaml";
 import type { OutputFile } from "../../backends/backend.js";
 import type { WorkflowIR } from "../../src/ir/types.js";
-import { argoParts } from "./argo-text.js";
+import { argoRefPaths } from "./argo-text.js";
 import { type Formula, type NGraph, type NStep, NameResolver, irStepNames, type OutcomeClass } from "./neutral-graph.js";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -73,7 +73,7 @@ export function readArgo(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
     const reads = new Set<string>();
     const scan = (text: unknown, into: Set<string>) => {
       if (typeof text !== "string") return;
-      for (const p of argoParts(text)) if ("path" in p) for (const k of keysOfPath(p.path, [args, ...outer], names)) into.add(k);
+      for (const path of argoRefPaths(text)) for (const k of keysOfPath(path, [args, ...outer], names)) into.add(k);
     };
     for (const v of args.values()) scan(v, reads);
     if (call.withParam) scan(call.withParam, reads);
@@ -92,20 +92,30 @@ export function readArgo(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
     const self = calls.filter((c) => c.call.template === t.name);
     for (const { call, after, deps } of calls) {
       if (call.template === t.name) continue; // the while loop's next round
+      if (call.template !== undefined && templates.get(call.template)?.suspend !== undefined) continue; // the backend's status task
       const name = names.resolve(call.name);
       const callee = call.template !== undefined ? templates.get(call.template) : undefined;
-      // a wrapper template around one fanned-out call (it carries the map's parallelism limit)
-      const inner = callee && isGraph(callee) && !callsOf(callee).some((c) => c.call.template === callee.name) && callsOf(callee).length === 1 ? callsOf(callee)[0]!.call : undefined;
-      const outerArgs = new Map<string, string>((call.arguments?.parameters ?? []).map((a: Obj) => [a.name, a.value]));
-      const r1 = readsOfCall(call);
-      const r2 = inner ? readsOfCall(inner, [outerArgs]) : { reads: [], condReads: [] };
-      const reads = [...new Set([...r1.reads, ...r2.reads])].sort();
-      const condReads = [...new Set([...r1.condReads, ...r2.condReads])].sort();
-      const loopCall = inner ?? call;
-      const fanout = loopCall.withItems
-        ? `items:${(loopCall.withItems as unknown[]).length}`
-        : loopCall.withParam
-          ? `from:${fromKey(loopCall.withParam, names, inner ? [outerArgs] : [])}`
+      // wrapper templates around one call (a map's parallelism limit; a fan-in item template), possibly nested
+      const chain: { call: Obj; outer: Map<string, string>[] }[] = [];
+      let cur: Obj = call;
+      let outer: Map<string, string>[] = [];
+      for (;;) {
+        const c = cur.template !== undefined ? templates.get(cur.template) : undefined;
+        if (!(c && isGraph(c) && !callsOf(c).some((x) => x.call.template === c.name) && callsOf(c).length === 1)) break;
+        outer = [new Map<string, string>((cur.arguments?.parameters ?? []).map((a: Obj) => [a.name, a.value])), ...outer];
+        cur = callsOf(c)[0]!.call;
+        chain.push({ call: cur, outer });
+      }
+      const inner = chain.length ? chain[chain.length - 1]!.call : undefined;
+      const rs = [readsOfCall(call), ...chain.map((c) => readsOfCall(c.call, c.outer))];
+      const reads = [...new Set(rs.flatMap((r) => r.reads))].sort();
+      const condReads = [...new Set(rs.flatMap((r) => r.condReads))].sort();
+      const looping = [call, ...chain.map((c) => c.call)].find((c) => c.withItems || c.withParam);
+      const loopOuter = chain.find((c) => c.call === looping)?.outer ?? [];
+      const fanout = looping?.withItems
+        ? `items:${(looping.withItems as unknown[]).length}`
+        : looping?.withParam
+          ? `from:${fromKey(looping.withParam, names, loopOuter)}`
           : null;
       const afterNames = after.map((a) => names.resolve(a));
       const step: NStep = {
@@ -114,7 +124,7 @@ export function readArgo(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
         deps: extraAfter.length ? { kind: "const", value: true } : renameFormula(deps, names),
         reads,
         fanout,
-        hasCondition: call.when !== undefined || inner?.when !== undefined,
+        hasCondition: [call, ...chain.map((c) => c.call)].some((c) => c.when !== undefined),
         conditionReads: condReads,
       };
       if (callee && isGraph(callee) && !inner) {
@@ -159,24 +169,28 @@ function keysOfPath(path: string, argsChain: readonly ReadonlyMap<string, string
     const step = names.resolve(seg[1]!);
     if (seg[3] === "result") return [`result:${step}`];
     if (seg[3] === "parameters") {
-      const via = wrapperOf(seg[1]!, seg.slice(4).join("."));
-      if (via !== undefined) return argoParts(via).flatMap((p) => ("path" in p ? keysOfPath(p.path, [], names) : []));
-      return [`output:${step}.${seg.slice(4).join(".")}`];
+      // the backend's fan-in lists (backends/argo/fan-in.ts): an item template's exported values
+      const out = seg.slice(4).join(".");
+      if (out === "couler-result") return [`result:${step}`];
+      if (out.startsWith("couler-out-")) return [`output:${step}.${out.slice("couler-out-".length)}`];
+      const via = wrapperOf(seg[1]!, out);
+      if (via !== undefined) return argoRefPaths(via).flatMap((p) => keysOfPath(p, [], names));
+      return [`output:${step}.${out}`];
     }
     return [];
   }
   if (seg[0] === "inputs" && seg[1] === "parameters" && argsChain.length) {
     const v = argsChain[0]!.get(seg.slice(2).join("."));
     if (v === undefined) return [];
-    return argoParts(v).flatMap((p) => ("path" in p ? keysOfPath(p.path, argsChain.slice(1), names) : []));
+    return argoRefPaths(v).flatMap((p) => keysOfPath(p, argsChain.slice(1), names));
   }
   return [];
 }
 
 function fromKey(text: string, names: NameResolver, argsChain: readonly ReadonlyMap<string, string>[] = []): string {
-  const parts = argoParts(text).filter((p) => "path" in p) as { path: string }[];
+  const parts = argoRefPaths(text);
   if (parts.length !== 1) throw new Error(`withParam ${JSON.stringify(text)} is not one reference`);
-  return keysOfPath(parts[0]!.path, argsChain, names)[0] ?? `?${parts[0]!.path}`;
+  return keysOfPath(parts[0]!, argsChain, names)[0] ?? `?${parts[0]!}`;
 }
 
 const SUFFIX: Record<string, OutcomeClass[]> = {

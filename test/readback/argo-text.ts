@@ -89,3 +89,53 @@ export function argoEvaluate(text: string): string {
     .map((p) => ("lit" in p ? p.lit : `⟨${p.path}⟩`))
     .join("");
 }
+
+const ROOTS = new Set(["steps", "tasks", "workflow", "inputs", "item"]);
+
+/**
+ * Every reference path a field reads, also inside general `{{=…}}` expressions (conditions,
+ * fan-in lists): roots `steps`, `tasks`, `workflow`, `inputs`, `item` with `.name` and
+ * `['name']` segments; string literals are skipped. For reading the graph only: the text is
+ * not evaluated.
+ */
+export function argoRefPaths(text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const at = text.indexOf("{{", i);
+    if (at < 0) break;
+    const end = text.indexOf("}}", at + 2);
+    if (end < 0) throw new Error(`unclosed {{ in ${JSON.stringify(text)}`);
+    const tag = text.slice(at + 2, end);
+    i = end + 2;
+    if (!tag.startsWith("=")) {
+      out.push(tag.trim());
+      continue;
+    }
+    const e = tag.slice(1);
+    let j = 0;
+    while (j < e.length) {
+      const c = e[j]!;
+      if (c === "'" || c === '"') {
+        j++;
+        while (j < e.length && e[j] !== c) j += e[j] === "\\" ? 2 : 1;
+        j++;
+        continue;
+      }
+      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(e.slice(j));
+      if (!m) {
+        j++;
+        continue;
+      }
+      const prev = e.slice(0, j).trimEnd().slice(-1);
+      if (!ROOTS.has(m[0]) || prev === ".") {
+        j += m[0].length;
+        continue;
+      }
+      const p = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\['[^'\\]*'\])*/.exec(e.slice(j))!;
+      out.push(p[0].replace(/\['([^']*)'\]/g, ".$1"));
+      j += p[0].length;
+    }
+  }
+  return out;
+}

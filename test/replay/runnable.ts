@@ -2,8 +2,8 @@
  * Which workflows the replay check can run on this machine, and the inputs it gives them.
  *
  * A workflow is runnable when every step is a container or script step with its own command
- * (an image's entrypoint cannot run without the image), or a while loop of such steps, and it
- * moves no artifacts (no object store here). Parameters take their defaults; secret keys get
+ * (an image's entrypoint cannot run without the image) that this machine has, or a while loop
+ * of such steps, and it moves no artifacts (no object store here). Parameters take their defaults; secret keys get
  * fixed test values, the same for `couler run` and every replay.
  *
  * Python steps that draw random numbers (coin flips) are made repeatable: a `sitecustomize.py`
@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { allSteps } from "../../src/ir/graph.js";
+import { onPath } from "../../src/run/runtime.js";
 import type { Step, WorkflowIR } from "../../src/ir/types.js";
 
 /** Why `ir` cannot be replayed here, or undefined when it can. */
@@ -25,6 +26,9 @@ export function notRunnable(ir: WorkflowIR): string | undefined {
   for (const s of steps) {
     if (s.kind === "resource" || s.kind === "templateRef") return `step "${s.name}" is a ${s.kind} step`;
     if (s.kind === "container" && !s.command?.length) return `step "${s.name}" runs its image's entrypoint`;
+    // a command only its image has (cowsay): how it ends here says nothing about the engines
+    const cmd = (s.kind === "container" || s.kind === "script") && typeof s.command?.[0] === "string" ? s.command[0] : undefined;
+    if (cmd !== undefined && !cmd.includes("/") && !onPath(cmd)) return `step "${s.name}" runs ${cmd}, which only its image has`;
     if ((s.kind === "container" || s.kind === "script") && (s.inputArtifacts?.length || s.outputArtifacts?.length)) return `step "${s.name}" moves artifacts`;
   }
   const noDefault = ir.params.filter((p) => p.default === undefined);
