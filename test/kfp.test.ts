@@ -1,0 +1,144 @@
+/**
+ * KFP backend: every emitted document decodes through the pipeline spec's protobuf messages
+ * (strictly: unknown keys and wrong types are errors), `deploymentSpec` as
+ * PipelineDeploymentConfig and each platform executor as KubernetesExecutorConfig; the spec's
+ * own references resolve (components, executors, producer tasks, component inputs); and the
+ * wrapper script really runs under sh.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import YAML from "yaml";
+import { wrapperScript } from "../backends/kfp/wrapper.js";
+import { celString } from "../backends/kfp/values.js";
+import { checkKfpDocs, kfpProtoDir, kfpRoot } from "./helpers/kfp-proto.js";
+import { type FixtureWorkflow, compileWith, loadFixtures } from "./readback/fixture-runs.js";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let fixtures: FixtureWorkflow[] = [];
+before(async () => {
+  fixtures = await loadFixtures();
+});
+
+/** References inside the spec that must resolve. */
+function referenceProblems(spec: Obj): string[] {
+  const out: string[] = [];
+  const comps: Obj = spec.components ?? {};
+  const execs: Obj = spec.deploymentSpec?.executors ?? {};
+  const checkDag = (where: string, comp: Obj, rootInputs: Obj | undefined) => {
+    const tasks: Obj = comp.dag?.tasks ?? {};
+    const inputs: Obj = rootInputs ?? comp.inputDefinitions?.parameters ?? {};
+    for (const [name, t] of Object.entries(tasks)) {
+      const w = `${where}.${name}`;
+      const ref = comps[t.componentRef?.name];
+      if (!ref) out.push(`${w}: component ${t.componentRef?.name} missing`);
+      for (const d of t.dependentTasks ?? []) if (!(d in tasks)) out.push(`${w}: depends on unknown task ${d}`);
+      for (const [k, p] of Object.entries<Obj>(t.inputs?.parameters ?? {})) {
+        if (p.componentInputParameter !== undefined && !(p.componentInputParameter in inputs)) out.push(`${w}: input ${k} reads undeclared ${p.componentInputParameter}`);
+        const prod = p.taskOutputParameter?.producerTask;
+        if (prod !== undefined) {
+          if (!(prod in tasks)) out.push(`${w}: input ${k} from unknown task ${prod}`);
+          else if (!(t.dependentTasks ?? []).includes(prod)) out.push(`${w}: reads ${prod} without depending on it`);
+          const outs = comps[tasks[prod].componentRef.name]?.outputDefinitions?.parameters ?? {};
+          if (!(p.taskOutputParameter.outputParameterKey in outs)) out.push(`${w}: ${prod} has no output ${p.taskOutputParameter.outputParameterKey}`);
+        }
+        if (ref && !(k in (ref.inputDefinitions?.parameters ?? {}))) out.push(`${w}: input ${k} not declared by ${t.componentRef.name}`);
+      }
+      const it = t.parameterIterator;
+      if (it && ref && !(it.itemInput in (ref.inputDefinitions?.parameters ?? {}))) out.push(`${w}: item input ${it.itemInput} not declared`);
+      if (it?.items?.inputParameter !== undefined && !(it.items.inputParameter in (t.inputs?.parameters ?? {}))) out.push(`${w}: iterates over ${it.items.inputParameter}, not an input`);
+    }
+    for (const [k, o] of Object.entries<Obj>(comp.dag?.outputs?.parameters ?? {})) {
+      const sub = o.valueFromParameter?.producerSubtask;
+      if (!(sub in tasks)) out.push(`${where}: output ${k} from unknown subtask ${sub}`);
+      if (!(k in (comp.outputDefinitions?.parameters ?? {}))) out.push(`${where}: output ${k} not declared`);
+    }
+  };
+  checkDag("root", spec.root, spec.root.inputDefinitions?.parameters ?? {});
+  for (const [name, c] of Object.entries<Obj>(comps)) {
+    if (c.dag) checkDag(name, c, undefined);
+    else if (!(c.executorLabel in execs)) out.push(`${name}: executor ${c.executorLabel} missing`);
+  }
+  return out;
+}
+
+describe("kfp: emitted specs decode through the KFP protobuf messages", () => {
+  const dir = kfpProtoDir();
+  test("every accepted fixture decodes strictly and its references resolve", { skip: dir ? false : "KFP .proto files not found: put them in ../shared/schemas/kfp or set COULER_SCHEMAS_DIR (see the shared schemas README)" }, () => {
+    const root = kfpRoot(dir!);
+    const problems: string[] = [];
+    let accepted = 0;
+    for (const { fixture, workflow } of fixtures) {
+      const files = compileWith("kfp", workflow);
+      if (!files) continue;
+      accepted++;
+      for (const f of files) {
+        const docs = YAML.parseAllDocuments(f.content).map((d) => d.toJS());
+        for (const p of checkKfpDocs(root, docs)) problems.push(`${fixture} ${f.path}: ${p}`);
+        for (const p of referenceProblems(docs[0])) problems.push(`${fixture} ${f.path}: ${p}`);
+        assert.equal(docs[0].schemaVersion, "2.1.0");
+      }
+    }
+    assert.ok(accepted >= 15, `kfp accepts only ${accepted} fixtures`);
+    assert.deepEqual(problems, []);
+  });
+
+  test("the strict check catches an unknown key, a wrong type and a bad enum", { skip: dir ? false : "KFP .proto files not found" }, () => {
+    const root = kfpRoot(dir!);
+    const texts = ["retry-timeout", "params-outputs"].map((n) => compileWith("kfp", fixtures.find((f) => f.fixture === `fixtures/${n}.ts`)!.workflow)![0]!.content);
+    const edits: [string, string, RegExp][] = [
+      ["maxRetryCount:", "maxRetries:", /no such field/],
+      ["schemaVersion: 2.1.0", "schemaVersion: [2]", /not a string/],
+      ["parameterType: STRING", "parameterType: TEXT", /not a ParameterTypeEnum/],
+      ["activeDeadlineSeconds:", "activeDeadline:", /no such field/],
+      ["image: alpine:3.20", "image: alpine:3.20\n        workingDir: /x", /no such field/],
+    ];
+    for (const [from, to, want] of edits) {
+      const text = texts.find((t) => t.includes(from));
+      assert.ok(text, from);
+      const docs = YAML.parseAllDocuments(text.replace(from, to)).map((d) => d.toJS());
+      const p = checkKfpDocs(root, docs);
+      assert.ok(p.some((x) => want.test(x)), `${from} -> ${to}: ${JSON.stringify(p)}`);
+    }
+  });
+});
+
+describe("kfp: the wrapper script", () => {
+  const sh = (script: string, args: string[]) => spawnSync("sh", ["-c", script, "couler", ...args], { encoding: "utf8" });
+  test("keeps stdout without its final newline, the argv and the exit code", () => {
+    const dir = mkdtempSync(join(tmpdir(), "couler-kfp-"));
+    try {
+      const res = join(dir, "res");
+      const script = wrapperScript({ env: ["A"], stdout: true, outputs: [] });
+      const r = sh(script, ["v a l", res, "sh", "-c", 'printf "%s|%s\\n\\n" "$A" "$1"', "x", "it's"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "v a l|it's\n\n");
+      assert.equal(readFileSync(res, "utf8"), "v a l|it's\n");
+      assert.equal(sh(script, ["", res, "sh", "-c", "exit 3"]).status, 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  test("runs a script source after the interpreter's words and copies output files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "couler-kfp-"));
+    try {
+      const o = join(dir, "o");
+      const made = join(dir, "made");
+      const script = wrapperScript({ source: { interpreterWords: 1 }, env: [], stdout: false, outputs: [made] });
+      const r = sh(script, [`echo "$0 $1" > ${made}; echo ran`, o, "sh", "arg1"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "ran\n");
+      assert.match(readFileSync(o, "utf8"), / arg1\n$/);
+      writeFileSync(made, "");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  test("CEL string literals escape quotes, backslashes and controls", () => {
+    assert.equal(celString("it's \\ \n\u0001"), "'it\\'s \\\\ \\n\\u0001'");
+  });
+});
