@@ -153,6 +153,11 @@ function platformConfig(s: PodStep, x: ExecutorContext): Json | undefined {
       ...(t.value !== undefined ? { value: t.value } : {}),
     }));
   }
+  const affinity = s.affinity ?? c.affinity;
+  if (affinity) {
+    const terms = nodeAffinityTerms(affinity, (msg) => x.error(`step "${s.name}": ${msg}`, s.loc));
+    if (terms.length) k.nodeAffinity = terms;
+  }
   if (c.imagePullSecrets?.length) k.imagePullSecret = c.imagePullSecrets.map((n) => ({ secretName: n, secretNameParameter: { runtimeValue: { constant: n } } }));
   if (s.imagePullPolicy) k.imagePullPolicy = s.imagePullPolicy;
   if (s.timeout !== undefined) k.activeDeadlineSeconds = String(Math.ceil(s.timeout));
@@ -167,4 +172,32 @@ function platformConfig(s: PodStep, x: ExecutorContext): Json | undefined {
     k.securityContext = out;
   }
   return Object.keys(k).length ? k : undefined;
+}
+
+/**
+ * A Kubernetes node affinity as kfp-kubernetes NodeAffinityTerms: each required node selector
+ * term is a term without weight, each preferred one a term with its weight (the driver rebuilds
+ * the pod's nodeAffinity from them: backend/src/v2/driver/k8s.go). Pod (anti-)affinity and
+ * other keys have no such form and are refused.
+ */
+function nodeAffinityTerms(affinity: Json, error: (msg: string) => void): Json[] {
+  const out: Json[] = [];
+  for (const key of Object.keys(affinity)) if (key !== "nodeAffinity") error(`kfp-kubernetes writes node affinity only; affinity field "${key}" cannot be written`);
+  const na = (affinity.nodeAffinity ?? {}) as Json;
+  const term = (t: Json): Json => {
+    for (const key of Object.keys(t)) if (key !== "matchExpressions" && key !== "matchFields") error(`node selector term field "${key}" cannot be written`);
+    const req = (list: unknown) =>
+      ((list ?? []) as Json[]).map((r) => ({ key: r.key, operator: r.operator, ...(Array.isArray(r.values) && r.values.length ? { values: r.values } : {}) }));
+    return {
+      ...(t.matchExpressions ? { matchExpressions: req(t.matchExpressions) } : {}),
+      ...(t.matchFields ? { matchFields: req(t.matchFields) } : {}),
+    };
+  };
+  for (const key of Object.keys(na)) {
+    if (key !== "requiredDuringSchedulingIgnoredDuringExecution" && key !== "preferredDuringSchedulingIgnoredDuringExecution") error(`node affinity field "${key}" cannot be written`);
+  }
+  const required = na.requiredDuringSchedulingIgnoredDuringExecution as Json | undefined;
+  for (const t of (required?.nodeSelectorTerms ?? []) as Json[]) out.push(term(t));
+  for (const p of (na.preferredDuringSchedulingIgnoredDuringExecution ?? []) as Json[]) out.push({ ...term((p.preference ?? {}) as Json), weight: p.weight });
+  return out;
 }

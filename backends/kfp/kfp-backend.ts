@@ -15,7 +15,6 @@ import { toYaml } from "../common/yaml.js";
 import { DagBuilder } from "./dag.js";
 import { PIPELINE_NAME, TASK_NAME } from "./names.js";
 
-const K8S_NODE = "it is a Kubernetes scheduling setting that kfp-kubernetes";
 const capabilities: Capabilities = {
   "container-step": "yes",
   "script-step": "yes",
@@ -56,7 +55,7 @@ const capabilities: Capabilities = {
   volume: "yes",
   "volume-mount": "yes",
   tolerations: "yes",
-  affinity: { unsupported: `${K8S_NODE} takes as node affinity match expressions (add_node_affinity), not a whole Kubernetes affinity object; use nodeSelector or tolerations` },
+  affinity: "yes",
   "security-context": "yes",
   sidecar: { unsupported: "a KFP executor runs one container (kfp-kubernetes adds init containers only); run the helper in the step's own container" },
   daemon: { unsupported: "a KFP task runs to completion; a server that keeps running beside later tasks cannot be expressed" },
