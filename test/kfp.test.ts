@@ -14,6 +14,9 @@ import { before, describe, test } from "node:test";
 import YAML from "yaml";
 import { wrapperScript } from "../backends/kfp/wrapper.js";
 import { celString } from "../backends/kfp/values.js";
+import { kfpBackend } from "../backends/kfp/kfp-backend.js";
+import { compileWorkflow } from "../src/compile.js";
+import { bigger, equal, param, runContainer, runScript, when, workflow, type Workflow } from "../src/index.js";
 import { checkKfpDocs, kfpProtoDir, kfpRoot } from "./helpers/kfp-proto.js";
 import { type FixtureWorkflow, compileWith, loadFixtures } from "./readback/fixture-runs.js";
 
@@ -140,5 +143,48 @@ describe("kfp: the wrapper script", () => {
   });
   test("CEL string literals escape quotes, backslashes and controls", () => {
     assert.equal(celString("it's \\ \n\u0001"), "'it\\'s \\\\ \\n\\u0001'");
+  });
+});
+
+describe("kfp: what the spec cannot say is refused at the user's line", () => {
+  const errors = (wf: Workflow) =>
+    compileWorkflow(wf, kfpBackend)
+      .diagnostics.filter((d) => d.severity === "error")
+      .map((d) => `${d.loc?.line ?? "?"}: ${d.message}`);
+  const cases: [string, () => Workflow, RegExp][] = [
+    ["literal placeholder text in args", () => workflow("w", () => void runContainer({ stepName: "a", image: "alpine", command: ["echo", "{{$.inputs.parameters['x']}}"] })), /contains `\{\{\$`/],
+    ["literal {{$}} in a script source", () => workflow("w", () => void runScript({ stepName: "a", image: "python", source: "print('{{$}}')" })), /script source contains/],
+    ["an IfPresent clause look-alike", () => workflow("w", () => void runContainer({ stepName: "a", image: "alpine", command: ["echo"], args: ['{"IfPresent": 1}'] })), /IfPresent/],
+    [
+      "a numeric comparison with text",
+      () =>
+        workflow("w", () => {
+          const p = param("p", { default: "1" });
+          when(bigger(p, "many"), () => runContainer({ stepName: "a", image: "alpine", command: ["true"] }));
+        }),
+      /numeric comparison needs a number/,
+    ],
+    ["a resource KFP has no field for", () => workflow("w", () => void runContainer({ stepName: "a", image: "alpine", command: ["true"], resources: { limits: { "ephemeral-storage": "1Gi" } } })), /ephemeral-storage/],
+    ["a security context field kfp-kubernetes lacks", () => workflow("w", () => void runContainer({ stepName: "a", image: "alpine", command: ["true"], securityContext: { readOnlyRootFilesystem: true } })), /readOnlyRootFilesystem/],
+    ["stdout kept from an image entrypoint", () => workflow("w", () => {
+      const a = runContainer({ stepName: "a", image: "alpine" });
+      runContainer({ stepName: "b", image: "alpine", command: ["echo", a.result] });
+    }), /command spelled out/],
+  ];
+  for (const [what, build, want] of cases) {
+    test(what, () => {
+      const e = errors(build());
+      assert.ok(e.some((m) => want.test(m) && /\(target kfp\)$/.test(m)), JSON.stringify(e));
+      assert.ok(e.every((m) => !m.startsWith("?")), `every error is located: ${JSON.stringify(e)}`);
+    });
+  }
+  test("conditions are CEL over the task's own inputs", () => {
+    const wf = workflow("w", () => {
+      const flip = runScript({ stepName: "flip", image: "python", source: "print('heads')" });
+      when(equal(flip.result, "it's"), () => runContainer({ stepName: "a", image: "alpine", command: ["true"] }));
+    });
+    const r = compileWorkflow(wf, kfpBackend);
+    assert.deepEqual(r.diagnostics, []);
+    assert.match(r.files[0]!.content, /condition: inputs.parameter_values\['pipelinechannel--flip-Output'\] == 'it\\'s'/);
   });
 });

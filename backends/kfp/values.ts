@@ -90,7 +90,14 @@ export function celCondition(c: Condition, keyOf: KeyOf, loc: Loc, problem: (msg
         }
         const parts = v.kind === "concat" ? v.parts : [v];
         const text = parts
-          .map((p) => (typeof p === "string" ? celString(p) : p.kind === "workflow" && p.field === "status" ? `inputs.parameter_values['${keyOf(p)}'].state` : `inputs.parameter_values['${keyOf(p)}']`))
+          .map((p) => {
+            if (typeof p === "string") return celString(p);
+            const read = `inputs.parameter_values['${keyOf(p)}']`;
+            if (p.kind === "workflow" && p.field === "status") return `${read}.state`;
+            // a field of a JSON item may be a number or bool once selected: compare its text
+            if (p.kind === "item" && (p.field !== undefined || p.index !== undefined) && !numeric) return `string(${read})`;
+            return read;
+          })
           .join(" + ");
         const grouped = parts.length > 1 ? `(${text})` : text;
         return numeric ? `double(${grouped})` : grouped;
