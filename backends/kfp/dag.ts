@@ -3,16 +3,17 @@
  *
  * - Each IR step is one task in its graph's DAG (root; with an exit handler, the main graph
  *   runs inside the `exit-handler-1` DAG and the exit steps inside `exit-handler-steps`).
- * - A step with a `when` runs inside a condition DAG of its own (`comp-<t>--condition`) whose
- *   task carries the trigger condition, as the SDK does for `dsl.If`. A DAG task succeeds when
- *   the task inside was skipped, so a step after it still runs, which is the IR's "after"
- *   (a plain container task skipped by its condition would block its dependents: see README).
+ * - A step with a `when` carries the trigger condition on its own task, inside a DAG of its
+ *   own (`comp-<t>--condition`; a fanned-out step's loop DAG serves). KFP skips a task whose
+ *   condition is false, and its dependents (`<t>.Succeeded`) would then be omitted; but a DAG
+ *   whose inner task was skipped succeeds, so a step after the wrapper still runs, which is the
+ *   IR's "after" (the SDK's if/elif/else `condition-branches` DAG works the same way; see README).
  * - A fanned-out step runs inside a for-loop DAG (`comp-<t>--loop`) whose task carries the
  *   parameterIterator; its outputs leave the loop as LIST outputs of that DAG (dsl.Collected).
  * - A value crosses DAG borders as component inputs (`pipelinechannel--...`) going in, and as
  *   DAG outputs (valueFromParameter) coming out, each declared once.
  */
-import { isPodStep, refsOfStep, refsOfValue, valuesOfCondition } from "../../src/ir/graph.js";
+import { isPodStep, refsOfStep } from "../../src/ir/graph.js";
 import type { Loc, Ref, Step, WorkflowIR } from "../../src/ir/types.js";
 import { buildExecutor } from "./executors.js";
 import { EXIT_MAIN_TASK, EXIT_STEPS_TASK, STATUS_KEY, STDOUT_OUTPUT, channelKey, componentName, conditionComponent, executorLabel, loopComponent } from "./names.js";
@@ -146,7 +147,8 @@ export class DagBuilder {
       current = { taskInfo: { name: t } };
       here.tasks[t] = current;
     }
-    if (s.when) {
+    if (s.when && !s.loop) {
+      // the loop DAG already shelters a skipped task; otherwise a DAG of its own does
       current.componentRef = { name: conditionComponent(t) };
       const condDag = this.newDag(conditionComponent(t), here, current, t);
       chain.push(condDag);
@@ -165,8 +167,6 @@ export class DagBuilder {
   private fillStep(s: Step): void {
     const chain = this.chains.get(s.name)!;
     const t = this.task(s.name);
-    let level = chain.findIndex((d) => d.loopOf === s || d.id === conditionComponent(t));
-    if (level < 0) level = chain.length;
     // loop source and items
     if (s.loop) {
       const loopDag = chain.find((d) => d.loopOf === s)!;
@@ -180,12 +180,6 @@ export class DagBuilder {
         const key = this.lift(loopDag, s.loop.source);
         loopTask.parameterIterator = { itemInput: itemKey, items: { inputParameter: key } };
       }
-    }
-    if (s.when) {
-      const condDag = chain.find((d) => d.id === conditionComponent(t))!;
-      const keyOf = (r: Ref) => this.lift(condDag, r);
-      for (const v of valuesOfCondition(s.when)) for (const r of refsOfValue(v)) keyOf(r);
-      condDag.task!.triggerPolicy = { condition: celCondition(s.when, (r) => this.keyFor(condDag, r), s.loc, this.error) };
     }
     const inner = chain[chain.length - 1]!;
     const execTask = this.taskIn(inner, s);
@@ -201,6 +195,10 @@ export class DagBuilder {
       return key;
     };
     const parts = buildExecutor(s, { use, stdoutRead: this.stdoutRead.has(s.name), config: this.wf.config, error: this.error });
+    // The condition sits on the executor task itself, reading its own inputs: KFP skips a DAG
+    // task whose condition is false (dependents would be omitted), but a DAG whose inner task
+    // was skipped succeeds.
+    if (s.when) execTask.triggerPolicy = { condition: celCondition(s.when, use, s.loc, this.error) };
     if (Object.keys(inputs).length) execTask.inputs = { parameters: inputs };
     execTask.cachingOptions = s.cache ? { enableCache: true } : {};
     if (s.retry) {

@@ -6,9 +6,11 @@
  *   fan-out, with a trigger condition the step's condition. Any other DAG task is a graph: its
  *   tasks are steps of the same scope; a graph task triggered ALL_UPSTREAM_TASKS_COMPLETED is
  *   the exit handler, whose steps run after every main step (flattened, as the IR's graph does).
- * - Start rules: `dependentTasks` means "each of these succeeded". A DAG task succeeds when the
- *   task inside it was skipped by its condition or its list was empty, so a dependency on a
- *   wrapped step is met by S or K; on a plain executor task by S only (see backends/kfp/README.md).
+ * - Conditions: `triggerPolicy.condition` on the step's task (or on a wrapper task).
+ * - Start rules: `dependentTasks` means "each of these succeeded". A task whose condition is false
+ *   is skipped, which is not success; a DAG task without a condition of its own succeeds when the
+ *   task inside it was skipped or its list was empty. So a dependency on a step whose outer task
+ *   is such a DAG is met by S or K, otherwise by S only (see backends/kfp/README.md).
  * - Reads: an executor's input placeholders in its container, a condition's
  *   `inputs.parameter_values['k']` and a loop's items, each traced through component inputs and
  *   DAG outputs to a root parameter or a producer's output (`Output` is the step's stdout).
@@ -75,7 +77,7 @@ export function readKfp(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
 
   const steps: Record<string, NStep> = {};
   const mainSteps: string[] = [];
-  const wrapped = new Set<string>();
+  const shelters = new Set<string>();
   const raw = new Map<string, { deps: string[]; exit: boolean }>();
 
   const readStep = (ctx: Ctx, name: string, outer: Obj, exit: boolean) => {
@@ -86,12 +88,21 @@ export function readKfp(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
     const condReads = new Set<string>();
     let here = ctx;
     let task = outer;
+    const readCondition = (at: Ctx, t: Obj) => {
+      if (!t.triggerPolicy?.condition) return;
+      hasCondition = true;
+      for (const m of (t.triggerPolicy.condition as string).matchAll(/inputs\.parameter_values\['([^']*)'\]/g)) {
+        const spec = t.inputs?.parameters?.[m[1]!];
+        if (!spec) throw new Error(`${name}: condition reads ${m[1]}, not an input of its task`);
+        const key = trace(at, spec);
+        if (key) condReads.add(key);
+      }
+    };
     for (;;) {
       const c = compOf(task);
       if (c.executorLabel !== undefined) break;
       const inner = Object.keys(c.dag?.tasks ?? {});
       if (inner.length !== 1 || inner[0] !== name) throw new Error(`task ${name} runs a DAG that is not its wrapper`);
-      wrapped.add(step);
       const it = task.parameterIterator;
       if (it) {
         if (it.items.raw !== undefined) fanout = `items:${(JSON.parse(it.items.raw) as unknown[]).length}`;
@@ -101,16 +112,13 @@ export function readKfp(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
           if (key) reads.add(key);
         }
       }
-      if (task.triggerPolicy?.condition) {
-        hasCondition = true;
-        for (const m of (task.triggerPolicy.condition as string).matchAll(/inputs\.parameter_values\['([^']*)'\]/g)) {
-          const key = trace(here, task.inputs.parameters[m[1]!]);
-          if (key) condReads.add(key);
-        }
-      }
+      readCondition(here, task);
       here = { comp: c, parent: here, task };
       task = c.dag.tasks[name];
     }
+    readCondition(here, task);
+    // a DAG task succeeds when the task inside was skipped; a task skipped itself blocks its dependents
+    if (task !== outer && !outer.triggerPolicy?.condition) shelters.add(step);
     const exec = spec.deploymentSpec.executors[compOf(task).executorLabel];
     const texts = [...(exec.container.command ?? []), ...(exec.container.args ?? []), ...(exec.container.env ?? []).map((e: Obj) => e.value)];
     for (const t of texts) {
@@ -149,7 +157,7 @@ export function readKfp(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
     const deps = r.deps.filter((d) => names.tryResolve(d) !== undefined).map((d) => names.resolve(d));
     const formula: Formula = r.exit && !deps.length
       ? { kind: "const", value: true }
-      : { kind: "and", of: deps.map((d) => ({ kind: "atom", step: d, classes: wrapped.has(d) ? ["S", "K"] : ["S"] })) };
+      : { kind: "and", of: deps.map((d) => ({ kind: "atom", step: d, classes: shelters.has(d) ? ["S", "K"] : ["S"] })) };
     steps[step] = { ...steps[step]!, after: [...new Set([...deps, ...(r.exit ? mainSteps : [])])].sort(), deps: formula };
   }
   return { params, steps };
