@@ -17,57 +17,14 @@ import { celString } from "../backends/kfp/values.js";
 import { kfpBackend } from "../backends/kfp/kfp-backend.js";
 import { compileWorkflow } from "../src/compile.js";
 import { bigger, equal, param, runContainer, runScript, when, workflow, type Workflow } from "../src/index.js";
-import { checkKfpDocs, kfpProtoDir, kfpRoot } from "./helpers/kfp-proto.js";
+import { checkKfpDocs, kfpProtoDir, kfpRoot, referenceProblems } from "./helpers/kfp-proto.js";
 import { type FixtureWorkflow, compileWith, loadFixtures } from "./readback/fixture-runs.js";
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let fixtures: FixtureWorkflow[] = [];
 before(async () => {
   fixtures = await loadFixtures();
 });
-
-/** References inside the spec that must resolve. */
-function referenceProblems(spec: Obj): string[] {
-  const out: string[] = [];
-  const comps: Obj = spec.components ?? {};
-  const execs: Obj = spec.deploymentSpec?.executors ?? {};
-  const checkDag = (where: string, comp: Obj, rootInputs: Obj | undefined) => {
-    const tasks: Obj = comp.dag?.tasks ?? {};
-    const inputs: Obj = rootInputs ?? comp.inputDefinitions?.parameters ?? {};
-    for (const [name, t] of Object.entries(tasks)) {
-      const w = `${where}.${name}`;
-      const ref = comps[t.componentRef?.name];
-      if (!ref) out.push(`${w}: component ${t.componentRef?.name} missing`);
-      for (const d of t.dependentTasks ?? []) if (!(d in tasks)) out.push(`${w}: depends on unknown task ${d}`);
-      for (const [k, p] of Object.entries<Obj>(t.inputs?.parameters ?? {})) {
-        if (p.componentInputParameter !== undefined && !(p.componentInputParameter in inputs)) out.push(`${w}: input ${k} reads undeclared ${p.componentInputParameter}`);
-        const prod = p.taskOutputParameter?.producerTask;
-        if (prod !== undefined) {
-          if (!(prod in tasks)) out.push(`${w}: input ${k} from unknown task ${prod}`);
-          else if (!(t.dependentTasks ?? []).includes(prod)) out.push(`${w}: reads ${prod} without depending on it`);
-          const outs = comps[tasks[prod].componentRef.name]?.outputDefinitions?.parameters ?? {};
-          if (!(p.taskOutputParameter.outputParameterKey in outs)) out.push(`${w}: ${prod} has no output ${p.taskOutputParameter.outputParameterKey}`);
-        }
-        if (ref && !(k in (ref.inputDefinitions?.parameters ?? {}))) out.push(`${w}: input ${k} not declared by ${t.componentRef.name}`);
-      }
-      const it = t.parameterIterator;
-      if (it && ref && !(it.itemInput in (ref.inputDefinitions?.parameters ?? {}))) out.push(`${w}: item input ${it.itemInput} not declared`);
-      if (it?.items?.inputParameter !== undefined && !(it.items.inputParameter in (t.inputs?.parameters ?? {}))) out.push(`${w}: iterates over ${it.items.inputParameter}, not an input`);
-    }
-    for (const [k, o] of Object.entries<Obj>(comp.dag?.outputs?.parameters ?? {})) {
-      const sub = o.valueFromParameter?.producerSubtask;
-      if (!(sub in tasks)) out.push(`${where}: output ${k} from unknown subtask ${sub}`);
-      if (!(k in (comp.outputDefinitions?.parameters ?? {}))) out.push(`${where}: output ${k} not declared`);
-    }
-  };
-  checkDag("root", spec.root, spec.root.inputDefinitions?.parameters ?? {});
-  for (const [name, c] of Object.entries<Obj>(comps)) {
-    if (c.dag) checkDag(name, c, undefined);
-    else if (!(c.executorLabel in execs)) out.push(`${name}: executor ${c.executorLabel} missing`);
-  }
-  return out;
-}
 
 describe("kfp: emitted specs decode through the KFP protobuf messages", () => {
   const dir = kfpProtoDir();
