@@ -16,9 +16,11 @@ import { wrapperScript } from "../backends/kfp/wrapper.js";
 import { celString } from "../backends/kfp/values.js";
 import { kfpBackend } from "../backends/kfp/kfp-backend.js";
 import { compileWorkflow } from "../src/compile.js";
-import { bigger, equal, param, runContainer, runScript, when, workflow, type Workflow } from "../src/index.js";
+import { bigger, createLocalArtifact, equal, param, runContainer, runScript, when, workflow, type Workflow } from "../src/index.js";
 import { checkKfpDocs, kfpProtoDir, kfpRoot, referenceProblems } from "./helpers/kfp-proto.js";
 import { type FixtureWorkflow, compileWith, loadFixtures } from "./readback/fixture-runs.js";
+import { readKfp } from "./readback/kfp-reader.js";
+import { compareGraphs, graphOfIR } from "./readback/neutral-graph.js";
 
 
 let fixtures: FixtureWorkflow[] = [];
@@ -143,5 +145,48 @@ describe("kfp: what the spec cannot say is refused at the user's line", () => {
     const r = compileWorkflow(wf, kfpBackend);
     assert.deepEqual(r.diagnostics, []);
     assert.match(r.files[0]!.content, /condition: inputs.parameter_values\['pipelinechannel--flip-Output'\] == 'it\\'s'/);
+  });
+});
+
+describe("kfp: artifacts", () => {
+  const wf = () =>
+    workflow("arts", () => {
+      const flag = param("go", { default: "yes" });
+      const build = runContainer({ stepName: "build", image: "alpine", command: ["sh", "-c", "mkdir -p /out && echo hi > /out/a"], output: [createLocalArtifact("/out", { name: "bin" })] });
+      when(equal(flag, "yes"), () => runContainer({ stepName: "use", image: "alpine", command: ["ls", "/in"], input: [{ from: build.artifact("bin"), path: "/in" }] }));
+      const pack = when(equal(flag, "yes"), () => runContainer({ stepName: "pack", image: "alpine", command: ["true"], output: [createLocalArtifact("/p.tgz", { name: "tgz" })] }));
+      void pack;
+      runContainer({ stepName: "ship", image: "alpine", command: ["ls"], input: [{ from: { kind: "artifactRef", step: "pack", artifact: "tgz" } as never, path: "/ship/p.tgz" }] });
+    });
+  test("system.Artifact outputs and inputs, lifted into and exposed out of condition DAGs", { skip: kfpProtoDir() ? false : "KFP .proto files not found" }, () => {
+    const r = compileWorkflow(wf(), kfpBackend);
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
+    const docs = YAML.parseAllDocuments(r.files[0]!.content).map((d) => d.toJS());
+    assert.deepEqual(checkKfpDocs(kfpRoot(kfpProtoDir()!), docs), []);
+    assert.deepEqual(referenceProblems(docs[0]), []);
+    const spec = docs[0];
+    assert.deepEqual(spec.components["comp-build"].outputDefinitions.artifacts.bin, { artifactType: { schemaTitle: "system.Artifact", schemaVersion: "0.0.1" } });
+    assert.deepEqual(spec.root.dag.tasks.use.inputs.artifacts["pipelinechannel--build--bin"], { taskOutputArtifact: { outputArtifactKey: "bin", producerTask: "build" } });
+    assert.deepEqual(spec.components["comp-use--condition"].dag.tasks.use.inputs.artifacts.bin, { componentInputArtifact: "pipelinechannel--build--bin" });
+    assert.deepEqual(spec.components["comp-pack--condition"].dag.outputs.artifacts["pipelinechannel--pack--tgz"], { artifactSelectors: [{ outputArtifactKey: "tgz", producerSubtask: "pack" }] });
+    assert.deepEqual(spec.root.dag.tasks.ship.inputs.artifacts.tgz, { taskOutputArtifact: { outputArtifactKey: "pipelinechannel--pack--tgz", producerTask: "pack" } });
+    const w = wf();
+    assert.deepEqual(compareGraphs(w.ir, graphOfIR(w.ir), readKfp(r.files, w.ir), { conditionReads: true }), []);
+  });
+  test("the wrapper places input artifacts and keeps output artifacts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "couler-kfp-"));
+    try {
+      const src = join(dir, "src");
+      const placed = join(dir, "placed");
+      const kept = join(dir, "kept");
+      spawnSync("sh", ["-c", `mkdir -p ${src}/sub && echo x > ${src}/sub/f`]);
+      const script = wrapperScript({ env: [], stdout: false, outputs: [], artifactsOut: [placed], artifactsIn: [placed] });
+      const r = spawnSync("sh", ["-c", script, "couler", kept, src, "sh", "-c", `echo y > ${placed}/new`], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(readFileSync(join(kept, "sub", "f"), "utf8"), "x\n");
+      assert.equal(readFileSync(join(kept, "new"), "utf8"), "y\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

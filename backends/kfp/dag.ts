@@ -15,7 +15,7 @@
  */
 import { isPodStep, refsOfStep } from "../../src/ir/graph.js";
 import type { Loc, Ref, Step, WorkflowIR } from "../../src/ir/types.js";
-import { buildExecutor } from "./executors.js";
+import { ARTIFACT_TYPE, buildExecutor } from "./executors.js";
 import { EXIT_MAIN_TASK, EXIT_STEPS_TASK, STATUS_KEY, STDOUT_OUTPUT, channelKey, componentName, conditionComponent, executorLabel, loopComponent } from "./names.js";
 import { celCondition } from "./values.js";
 
@@ -30,6 +30,9 @@ interface Dag {
   readonly tasks: Record<string, Json>;
   readonly inputDefs: Map<string, Json>;
   readonly outputs: Map<string, { selector: Json; type: string }>;
+  /** Artifacts passing through: inputs declared, outputs selected from a subtask. */
+  readonly artInputDefs: Map<string, Json>;
+  readonly artOutputs: Map<string, Json>;
   /** The step whose items this DAG iterates over. */
   readonly loopOf?: Step;
   readonly isExitSteps?: boolean;
@@ -60,7 +63,7 @@ export class DagBuilder {
   ) {}
 
   private newDag(id: string, parent?: Dag, task?: Json, taskName?: string, extra: Partial<Dag> = {}): Dag {
-    const d: Dag = { id, tasks: {}, inputDefs: new Map(), outputs: new Map(), ...(parent ? { parent } : {}), ...(task ? { task, taskName } : {}), ...extra };
+    const d: Dag = { id, tasks: {}, inputDefs: new Map(), outputs: new Map(), artInputDefs: new Map(), artOutputs: new Map(), ...(parent ? { parent } : {}), ...(task ? { task, taskName } : {}), ...extra };
     this.dags.push(d);
     return d;
   }
@@ -116,7 +119,16 @@ export class DagBuilder {
         c.dag.outputs = { parameters: Object.fromEntries([...d.outputs].map(([k, o]) => [k, { valueFromParameter: o.selector }])) };
         c.outputDefinitions = { parameters: Object.fromEntries([...d.outputs].map(([k, o]) => [k, { parameterType: o.type }])) };
       }
-      if (d.inputDefs.size) c.inputDefinitions = { parameters: Object.fromEntries(d.inputDefs) };
+      if (d.artOutputs.size) {
+        c.dag.outputs = { ...(c.dag.outputs ?? {}), artifacts: Object.fromEntries([...d.artOutputs].map(([k, sel]) => [k, { artifactSelectors: [sel] }])) };
+        c.outputDefinitions = { ...(c.outputDefinitions ?? {}), artifacts: Object.fromEntries([...d.artOutputs.keys()].map((k) => [k, { artifactType: ARTIFACT_TYPE }])) };
+      }
+      if (d.inputDefs.size || d.artInputDefs.size) {
+        c.inputDefinitions = {
+          ...(d.inputDefs.size ? { parameters: Object.fromEntries(d.inputDefs) } : {}),
+          ...(d.artInputDefs.size ? { artifacts: Object.fromEntries(d.artInputDefs) } : {}),
+        };
+      }
       this.components[d.id] = c;
     }
     for (const d of this.dags) {
@@ -186,6 +198,13 @@ export class DagBuilder {
     if (!isPodStep(s)) return; // refused by the capability table
     const inputs: Record<string, Json> = {};
     const inputDefs: Record<string, Json> = {};
+    const artInputs: Record<string, Json> = {};
+    const artInputDefs: Record<string, Json> = {};
+    const useArtifact = (input: string, step: string, artifact: string): string => {
+      artInputs[input] = this.ensureArtifact(inner, step, artifact, execTask, s);
+      artInputDefs[input] = { artifactType: ARTIFACT_TYPE };
+      return input;
+    };
     const use = (r: Ref): string => {
       const key = this.keyFor(inner, r);
       if (!(key in inputs)) {
@@ -194,12 +213,17 @@ export class DagBuilder {
       }
       return key;
     };
-    const parts = buildExecutor(s, { use, stdoutRead: this.stdoutRead.has(s.name), config: this.wf.config, error: this.error });
+    const parts = buildExecutor(s, { use, useArtifact, stdoutRead: this.stdoutRead.has(s.name), config: this.wf.config, error: this.error });
     // The condition sits on the executor task itself, reading its own inputs: KFP skips a DAG
     // task whose condition is false (dependents would be omitted), but a DAG whose inner task
     // was skipped succeeds.
     if (s.when) execTask.triggerPolicy = { condition: celCondition(s.when, use, s.loc, this.error) };
-    if (Object.keys(inputs).length) execTask.inputs = { parameters: inputs };
+    if (Object.keys(inputs).length || Object.keys(artInputs).length) {
+      execTask.inputs = {
+        ...(Object.keys(artInputs).length ? { artifacts: artInputs } : {}),
+        ...(Object.keys(inputs).length ? { parameters: inputs } : {}),
+      };
+    }
     execTask.cachingOptions = s.cache ? { enableCache: true } : {};
     if (s.retry) {
       const b = s.retry.backoff;
@@ -211,8 +235,18 @@ export class DagBuilder {
       };
     }
     const comp: Json = { executorLabel: executorLabel(t) };
-    if (Object.keys(inputDefs).length) comp.inputDefinitions = { parameters: inputDefs };
-    if (Object.keys(parts.outputs).length) comp.outputDefinitions = { parameters: parts.outputs };
+    if (Object.keys(inputDefs).length || Object.keys(artInputDefs).length) {
+      comp.inputDefinitions = {
+        ...(Object.keys(artInputDefs).length ? { artifacts: artInputDefs } : {}),
+        ...(Object.keys(inputDefs).length ? { parameters: inputDefs } : {}),
+      };
+    }
+    if (Object.keys(parts.outputs).length || Object.keys(parts.artifacts).length) {
+      comp.outputDefinitions = {
+        ...(Object.keys(parts.artifacts).length ? { artifacts: parts.artifacts } : {}),
+        ...(Object.keys(parts.outputs).length ? { parameters: parts.outputs } : {}),
+      };
+    }
     this.components[componentName(t)] = comp;
     this.executors[executorLabel(t)] = { container: parts.container };
     if (parts.platform) this.platform[executorLabel(t)] = parts.platform;
@@ -249,7 +283,8 @@ export class DagBuilder {
     if (!d.inputDefs.has(key)) {
       d.inputDefs.set(key, r.kind === "workflow" && r.field === "status" ? { isOptional: true, parameterType: "TASK_FINAL_STATUS" } : { parameterType: "STRING" });
       const task = d.task!;
-      task.inputs ??= { parameters: {} };
+      task.inputs ??= {};
+      task.inputs.parameters ??= {};
       task.inputs.parameters[key] = this.ensure(d.parent!, r, task);
     }
     return key;
@@ -264,7 +299,8 @@ export class DagBuilder {
         if (r.field === "name") return { runtimeValue: { constant: "{{$.pipeline_job_name}}" } };
         if (d.isExitSteps) {
           d.inputDefs.set(STATUS_KEY, { isOptional: true, parameterType: "TASK_FINAL_STATUS" });
-          d.task!.inputs ??= { parameters: {} };
+          d.task!.inputs ??= {};
+          d.task!.inputs.parameters ??= {};
           d.task!.inputs.parameters[STATUS_KEY] = { taskFinalStatus: { producerTask: EXIT_MAIN_TASK } };
           return { componentInputParameter: STATUS_KEY };
         }
@@ -332,6 +368,43 @@ export class DagBuilder {
     }
     d.outputs.set(key, { selector, type: d.loopOf || innerList ? "LIST" : "STRING" });
     this.exposed.set(memo, key);
+    return key;
+  }
+  /** How a task in DAG `d` (`consumer`) receives artifact `artifact` of step `step`: lifted and exposed as values are. */
+  private ensureArtifact(d: Dag, step: string, artifact: string, consumer: Json, user: Step): Json {
+    const chain = this.chains.get(step);
+    const key = `pipelinechannel--${this.task(step)}--${artifact}`;
+    if (!chain) return { componentInputArtifact: key };
+    const idx = chain.indexOf(d);
+    if (idx >= 0) {
+      consumer.dependentTasks ??= [];
+      if (idx === chain.length - 1) {
+        consumer.dependentTasks.push(this.task(step));
+        return { taskOutputArtifact: { outputArtifactKey: artifact, producerTask: this.task(step) } };
+      }
+      const child = chain[idx + 1]!;
+      consumer.dependentTasks.push(child.taskName!);
+      return { taskOutputArtifact: { outputArtifactKey: this.exposeArtifact(chain, idx + 1, step, artifact, key, user), producerTask: child.taskName! } };
+    }
+    if (!d.artInputDefs.has(key)) {
+      d.artInputDefs.set(key, { artifactType: ARTIFACT_TYPE });
+      const task = d.task!;
+      task.inputs ??= {};
+      task.inputs.artifacts ??= {};
+      task.inputs.artifacts[key] = this.ensureArtifact(d.parent!, step, artifact, task, user);
+    }
+    return { componentInputArtifact: key };
+  }
+
+  private exposeArtifact(chain: Dag[], i: number, step: string, artifact: string, key: string, user: Step): string {
+    const d = chain[i]!;
+    if (d.loopOf) {
+      this.error(`step "${user.name}" takes artifact "${artifact}" of the fanned-out step "${step}": this backend does not collect artifact lists out of a KFP loop`, user.loc);
+    }
+    if (!d.artOutputs.has(key)) {
+      const inner = i === chain.length - 1 ? { outputArtifactKey: artifact, producerSubtask: this.task(step) } : { outputArtifactKey: this.exposeArtifact(chain, i + 1, step, artifact, key, user), producerSubtask: chain[i + 1]!.taskName! };
+      d.artOutputs.set(key, inner);
+    }
     return key;
   }
 }

@@ -15,6 +15,8 @@ type PodStep = ContainerStep | ScriptStep;
 export interface ExecutorParts {
   readonly container: Json;
   readonly outputs: Json;
+  /** Output artifacts, by name (component outputDefinitions.artifacts). */
+  readonly artifacts: Json;
   readonly platform: Json | undefined;
 }
 
@@ -28,7 +30,12 @@ export interface ExecutorContext {
   readonly stdoutRead: boolean;
   readonly config: WorkflowConfig;
   readonly error: (msg: string, loc: Loc) => void;
+  /** Registers an input artifact taken from another step; returns its input name. */
+  readonly useArtifact: (input: string, step: string, artifact: string) => string;
 }
+
+export const ARTIFACT_TYPE = { schemaTitle: "system.Artifact", schemaVersion: "0.0.1" };
+const ARTIFACT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export function buildExecutor(s: PodStep, x: ExecutorContext): ExecutorParts {
   const problem = (what: string) => (msg: string) => x.error(`step "${s.name}" ${what}: ${msg}`, s.loc);
@@ -45,7 +52,10 @@ export function buildExecutor(s: PodStep, x: ExecutorContext): ExecutorParts {
     else runtimeEnv.push({ name: e.name, value: e.value });
   }
   const outs = s.outputs ?? [];
-  const needsWrapper = s.kind === "script" || s.workingDir !== undefined || runtimeEnv.length > 0 || x.stdoutRead || outs.length > 0;
+  const artOut = (s.outputArtifacts ?? []).filter((a) => !a.store);
+  const artIn = (s.inputArtifacts ?? []).flatMap((a) => (a.from.kind === "step" ? [{ name: a.name, path: a.path, step: a.from.step, artifact: a.from.artifact, loc: a.loc }] : []));
+  for (const a of [...artOut, ...artIn]) if (!ARTIFACT_NAME.test(a.name)) x.error(`step "${s.name}": artifact name ${JSON.stringify(a.name)} cannot be written in a KFP placeholder`, a.loc);
+  const needsWrapper = artOut.length > 0 || artIn.length > 0 || s.kind === "script" || s.workingDir !== undefined || runtimeEnv.length > 0 || x.stdoutRead || outs.length > 0;
   const command = (s.command ?? []).map((v) => text(v, "command"));
   const args = (s.args ?? []).map((v) => text(v, "args"));
   if (!needsWrapper) {
@@ -60,6 +70,8 @@ export function buildExecutor(s: PodStep, x: ExecutorContext): ExecutorParts {
       stdout: x.stdoutRead,
       outputs: outs.map((o) => o.path ?? ""),
       ...(s.workingDir !== undefined ? { workingDir: s.workingDir } : {}),
+      artifactsOut: artOut.map((a) => a.path),
+      artifactsIn: artIn.map((a) => a.path),
     });
     const pre: string[] = [];
     if (s.kind === "script") {
@@ -70,6 +82,8 @@ export function buildExecutor(s: PodStep, x: ExecutorContext): ExecutorParts {
     for (const e of runtimeEnv) pre.push(text(e.value, `env ${e.name}`));
     if (x.stdoutRead) pre.push(outputFile(STDOUT_OUTPUT));
     for (const o of outs) pre.push(outputFile(o.name));
+    for (const a of artOut) pre.push(`{{$.outputs.artifacts['${a.name}'].path}}`);
+    for (const a of artIn) pre.push(`{{$.inputs.artifacts['${x.useArtifact(a.name, a.step, a.artifact)}'].path}}`);
     container.command = ["sh", "-c", kubeLiteral(script, false), "couler"];
     container.args = [...pre, ...command, ...args];
   }
@@ -83,7 +97,9 @@ export function buildExecutor(s: PodStep, x: ExecutorContext): ExecutorParts {
     if (o.name === STDOUT_OUTPUT && x.stdoutRead) x.error(`step "${s.name}": output "${o.name}" has the name KFP uses here for the step's stdout; rename it`, o.loc);
     outputs[o.name] = { parameterType: "STRING" };
   }
-  return { container, outputs, platform: platformConfig(s, x) };
+  const artifacts: Json = {};
+  for (const a of artOut) artifacts[a.name] = { artifactType: ARTIFACT_TYPE };
+  return { container, outputs, artifacts, platform: platformConfig(s, x) };
 }
 
 function resources(s: PodStep, x: ExecutorContext): Json | undefined {

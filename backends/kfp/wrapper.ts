@@ -10,6 +10,7 @@
  * file paths, then the program's own argv. The program sees exactly that argv, its env,
  * stdin and stderr; its stdout is teed, and its exit code is the step's.
  */
+import { posix } from "node:path";
 
 export interface WrapperSpec {
   /** Script steps: the source is written to a temporary file, inserted after the interpreter's `interpreterWords` words. */
@@ -22,6 +23,10 @@ export interface WrapperSpec {
   readonly outputs: readonly string[];
   /** The folder the program runs in. */
   readonly workingDir?: string;
+  /** Output artifacts: paths copied (files or folders) to the next arguments' paths after it succeeds. */
+  readonly artifactsOut?: readonly string[];
+  /** Input artifacts: the next arguments' files or folders, placed at these paths before it starts. */
+  readonly artifactsIn?: readonly string[];
 }
 
 /** `s` as one sh word. */
@@ -42,6 +47,13 @@ export function wrapperScript(w: WrapperSpec): string {
   for (const name of w.env) lines.push(`export ${name}="$1"; shift`);
   if (w.stdout) lines.push('res=$1; shift');
   w.outputs.forEach((_, i) => lines.push(`o${i}=$1; shift`));
+  (w.artifactsOut ?? []).forEach((_, i) => lines.push(`a${i}=$1; shift`));
+  (w.artifactsIn ?? []).forEach((path, i) => {
+    // A folder's contents land at the path (merged into what is there); a file lands as the path.
+    const to = shWord(path);
+    lines.push(`if [ -d "$1" ]; then mkdir -p ${to} && cp -R "$1"/. ${to}; else mkdir -p ${shWord(posix.dirname(path))} && cp "$1" ${to}; fi || exit 1; shift`);
+    void i;
+  });
   if (w.source) {
     const k = w.source.interpreterWords;
     lines.push(
@@ -51,7 +63,8 @@ export function wrapperScript(w: WrapperSpec): string {
     );
   }
   if (w.workingDir !== undefined) lines.push(`cd ${shWord(w.workingDir)} || exit 1`);
-  if (!w.stdout && !w.outputs.length) {
+  const outs = w.outputs.length + (w.artifactsOut?.length ?? 0);
+  if (!w.stdout && !outs) {
     lines.push('exec "$@"');
     return lines.join("\n");
   }
@@ -61,6 +74,7 @@ export function wrapperScript(w: WrapperSpec): string {
   } else lines.push('"$@"', "rc=$?");
   lines.push('if [ "$rc" -ne 0 ]; then exit "$rc"; fi');
   w.outputs.forEach((path, i) => lines.push(`cp ${shWord(path)} "$o${i}" || exit 1`));
+  (w.artifactsOut ?? []).forEach((path, i) => lines.push(`rm -rf "$a${i}" && cp -R ${shWord(path)} "$a${i}" || exit 1`));
   if (w.stdout) lines.push("nl='", "'", 'out=`cat "$res"; echo .`', "out=${out%.}", `printf '%s' "\${out%"$nl"}" > "$res"`);
   return lines.join("\n");
 }
