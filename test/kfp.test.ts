@@ -125,6 +125,16 @@ describe("kfp: what the spec cannot say is refused at the user's line", () => {
     ],
     ["a resource KFP has no field for", () => workflow("w", () => void runContainer({ stepName: "a", image: "alpine", command: ["true"], resources: { limits: { "ephemeral-storage": "1Gi" } } })), /ephemeral-storage/],
     ["a security context field kfp-kubernetes lacks", () => workflow("w", () => void runContainer({ stepName: "a", image: "alpine", command: ["true"], securityContext: { readOnlyRootFilesystem: true } })), /readOnlyRootFilesystem/],
+    [
+      "a parameter named like a step's stdout channel",
+      () =>
+        workflow("w", () => {
+          const p = param("flip-Output", { default: "x" });
+          const flip = runContainer({ stepName: "flip", image: "alpine", command: ["echo", "heads"] });
+          runContainer({ stepName: "b", image: "alpine", command: ["echo", p, flip.result] });
+        }),
+      /both travel as KFP input "pipelinechannel--flip-Output"/,
+    ],
     ["stdout kept from an image entrypoint", () => workflow("w", () => {
       const a = runContainer({ stepName: "a", image: "alpine" });
       runContainer({ stepName: "b", image: "alpine", command: ["echo", a.result] });

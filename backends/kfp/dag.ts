@@ -55,6 +55,7 @@ export class DagBuilder {
   private readonly stdoutRead = new Set<string>();
   private readonly itemKeys = new Map<string, Map<string, string>>();
   private readonly exposed = new Map<string, string>();
+  private readonly keyOwners = new Map<string, string>();
 
   constructor(
     private readonly wf: WorkflowIR,
@@ -269,7 +270,16 @@ export class DagBuilder {
       const owner = this.loopOwner(d);
       return owner ? this.itemKey(owner, r) : "pipelinechannel--loop-item";
     }
-    return channelKey(r, this.task, (_s, o) => o);
+    const key = channelKey(r, this.task, (_s, o) => o);
+    // a parameter named like a step's output (`x-Output`) would share its key: refuse, never merge
+    const what = r.kind === "param" ? `parameter "${r.name}"` : r.kind === "result" ? `the result of step "${r.step}"` : r.kind === "output" ? `output "${r.output}" of step "${r.step}"` : `the workflow's ${r.field}`;
+    const had = this.keyOwners.get(key);
+    if (had === undefined) this.keyOwners.set(key, what);
+    else if (had !== what && !this.keyOwners.has(`${key}\n${what}`)) {
+      this.keyOwners.set(`${key}\n${what}`, what);
+      this.error(`${what} and ${had} both travel as KFP input "${key}"; rename one of them`, this.wf.loc);
+    }
+    return key;
   }
 
   private loopOwner(d: Dag): Step | undefined {
