@@ -4,9 +4,10 @@ import { airflowBackend } from "./airflow/airflow-backend.js";
 import { argoBackend } from "./argo/argo-backend.js";
 import { githubBackend } from "./github/github-backend.js";
 import { irBackend } from "./ir/ir-backend.js";
+import { kfpBackend } from "./kfp/kfp-backend.js";
 import { tektonBackend } from "./tekton/tekton-backend.js";
 
-export const BACKENDS: readonly Backend[] = [argoBackend, tektonBackend, airflowBackend, githubBackend, irBackend];
+export const BACKENDS: readonly Backend[] = [argoBackend, tektonBackend, airflowBackend, githubBackend, kfpBackend, irBackend];
 
 export function findBackend(name: string): Backend | undefined {
   return BACKENDS.find((b) => b.name === name);

@@ -21,7 +21,7 @@ import { parseGithubWorkflows } from "./helpers/github-parser.js";
 import { HOSTILE } from "./helpers/random-workflow.js";
 import { readAirflowFiles } from "./readback/airflow-reader.js";
 import { compileWith } from "./readback/fixture-runs.js";
-import { airflowValues, argoValues, githubValues, tektonValues } from "./readback/hostile-check.js";
+import { airflowValues, argoValues, githubValues, kfpValues, tektonValues } from "./readback/hostile-check.js";
 
 const PDEF = "pdef";
 
@@ -62,8 +62,8 @@ const PLACEMENTS: readonly Placement[] = [
   { field: "script source", match: "contains", build: (h) => workflow("hostile", () => void runScript({ stepName: "a", image: "python:3.12-alpine", command: ["python"], source: h })) },
   // names: texts the DSL accepts as a step name (YAML 1.1 words such as on, yes, 0123, 1e3); targets may mangle them
   { field: "step name", match: "name", build: (h) => workflow("hostile", () => void runContainer({ stepName: h, image: img, command: ["echo"] })) },
-  { field: "label", match: "exact", build: (h) => workflow("hostile", () => void runContainer({ stepName: "a", image: img, command: ["sh", "-c", "exit 0"] }), { labels: { k: h } }), absentOn: ["github"] },
-  { field: "annotation", match: "exact", build: (h) => workflow("hostile", () => void runContainer({ stepName: "a", image: img, command: ["sh", "-c", "exit 0"] }), { annotations: { k: h } }), absentOn: ["github"] },
+  { field: "label", match: "exact", build: (h) => workflow("hostile", () => void runContainer({ stepName: "a", image: img, command: ["sh", "-c", "exit 0"] }), { labels: { k: h } }), absentOn: ["github", "kfp"] },
+  { field: "annotation", match: "exact", build: (h) => workflow("hostile", () => void runContainer({ stepName: "a", image: img, command: ["sh", "-c", "exit 0"] }), { annotations: { k: h } }), absentOn: ["github", "kfp"] },
 ];
 
 /**
@@ -72,7 +72,7 @@ const PLACEMENTS: readonly Placement[] = [
  */
 const KNOWN_LEAKS: readonly { target: string; field: string; when: (h: string) => boolean; why: string }[] = [];
 
-const TARGETS = ["argo", "tekton", "github", "airflow"] as const;
+const TARGETS = ["argo", "tekton", "github", "airflow", "kfp"] as const;
 
 interface Outcome {
   target: string;
@@ -119,7 +119,7 @@ before(async () => {
   for (const o of all) {
     if (!o.files || o.values) continue;
     try {
-      o.values = o.target === "argo" ? argoValues(o.files) : o.target === "tekton" ? tektonValues(o.files) : githubValues(o.files);
+      o.values = o.target === "argo" ? argoValues(o.files) : o.target === "tekton" ? tektonValues(o.files) : o.target === "kfp" ? kfpValues(o.files) : githubValues(o.files);
     } catch (e) {
       o.values = [`⟨EVALUATION ERROR ${(e as Error).message}⟩`];
     }

@@ -23,6 +23,6 @@ test(`${RUNS} random workflows compile, validate, stay deterministic and read ba
   const fresh = failures.filter((f) => !isKnown(f));
   t.diagnostic(`seed ${SEED}; compiled per target ${JSON.stringify(stats.compiled)}; accepted ${JSON.stringify(stats.accepted)}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (known.length) t.diagnostic(`${known.length} differences match known, reported backend bugs (see the todo tests in readback.test.ts)`);
-  for (const target of ["argo", "tekton", "github", "airflow"]) assert.ok((stats.compiled[target] ?? 0) >= 300, `${target}: only ${stats.compiled[target]} cases`);
+  for (const target of ["argo", "tekton", "github", "airflow", "kfp"]) assert.ok((stats.compiled[target] ?? 0) >= 300, `${target}: only ${stats.compiled[target]} cases`);
   assert.equal(fresh.length, 0, `seed ${SEED}:\n${describeFailures(fresh)}`);
 });

@@ -63,6 +63,11 @@ describe("read-back catches a wrong output", () => {
     ["airflow", "depends-failure", 'trigger_rule="one_failed"', 'trigger_rule="all_success"', /step "B" ends/],
     ["airflow", "params-outputs", "couler_pick('outputs', 'accuracy')", "couler_pick('result')", /step "evaluate": reads/],
     ["airflow", "dag-diamond", ">>", "<<", /runs after/],
+    ["kfp", "params-outputs", "- \"{{$.inputs.parameters['pipelinechannel--train--accuracy']}}\"", "- \"{{$.inputs.parameters['pipelinechannel--threshold']}}\"", /step "evaluate": reads/],
+    ["kfp", "dag-diamond", "dependentTasks:", "unusedDependentTasks:", /runs after/],
+    ["kfp", "coin-flip", "componentRef:\n          name: comp-heads--condition", "componentRef:\n          name: comp-heads", /step "heads": condition expected true/],
+    // a condition on the wrapper task itself: KFP skips that DAG task, so "report" after it would not run
+    ["kfp", "coin-flip", "        taskInfo:\n          name: heads\n      report:", "        taskInfo:\n          name: heads\n        triggerPolicy:\n          condition: 'true'\n      report:", /step "report" ends S by the IR but O/],
   ];
   for (const [target, name, from, to, expect] of cases) {
     test(`${target} ${name}: ${JSON.stringify(from)} -> ${JSON.stringify(to)}`, async () => {

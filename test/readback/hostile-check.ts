@@ -168,3 +168,27 @@ export function airflowValues(strings: readonly string[], kube: readonly ({ cmds
   for (const s of strings) if (!kubeStrings.has(s)) out.push(jinja(s));
   return out;
 }
+
+/**
+ * Evaluated leaves of KFP output: in an executor's container, input placeholders are replaced
+ * the way the KFP driver does (one pass of `{{$.inputs.parameters['k']}}`, here bound to the
+ * root parameter `pipelinechannel--<p>` stands for), any other `{{$…}}` becomes a marker, and
+ * Kubernetes then expands command, args and env. Everything else is data, taken as written.
+ */
+export function kfpValues(files: readonly OutputFile[]): string[] {
+  const out: string[] = [];
+  for (const f of files) {
+    const docs = YAML.parseAllDocuments(f.content).map((d) => d.toJS() as Obj);
+    const spec = docs[0] ?? {};
+    const defaults = new Map<string, string>();
+    for (const [k, p] of Object.entries<Obj>(spec.root?.inputDefinitions?.parameters ?? {})) if (typeof p.defaultValue === "string") defaults.set(`pipelinechannel--${k}`, p.defaultValue);
+    const evaluate = (s: string) =>
+      s
+        .replace(/\{\{\$\.inputs\.parameters\['(.+?)']}}/g, (m, k: string) => defaults.get(k) ?? `⟨${m.slice(2, -2)}⟩`)
+        .replace(/\{\{\$[^}]*\}\}/g, (m) => `⟨${m.slice(2, -2)}⟩`);
+    for (const l of leaves(spec.deploymentSpec ?? {})) out.push(withKube(l, evaluate));
+    for (const [k, v] of Object.entries(spec)) if (k !== "deploymentSpec") for (const l of leaves(v)) out.push(l.value);
+    for (const d of docs.slice(1)) for (const l of leaves(d)) out.push(l.value);
+  }
+  return out;
+}

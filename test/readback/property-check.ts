@@ -19,6 +19,9 @@ import { randomWorkflow } from "../helpers/random-workflow.js";
 import { argoValidator, errorsText, githubValidator, SCHEMAS_MISSING, tektonValidator } from "../helpers/schemas.js";
 import { compareGraphs, graphOfIR } from "./neutral-graph.js";
 import { READERS } from "./readers.js";
+import { checkKfpDocs, kfpProtoDir, kfpRoot, referenceProblems } from "../helpers/kfp-proto.js";
+
+const kfpDir = kfpProtoDir();
 
 export interface Case {
   readonly seed: number;
@@ -39,7 +42,7 @@ export interface BatchStats {
   readonly accepted: Record<string, number>;
 }
 
-const TARGETS = ["argo", "tekton", "github", "airflow", "ir"];
+const TARGETS = ["argo", "tekton", "github", "airflow", "kfp", "ir"];
 
 function yamlDocs(path: string, text: string, fail: (p: string) => void): Record<string, unknown>[] {
   const d11 = YAML.parseAllDocuments(text, { version: "1.1" });
@@ -118,6 +121,9 @@ export async function checkCases(cases: readonly Case[]): Promise<{ failures: Ca
             const v = githubValidator();
             if (!v(doc)) fail(`${f.path}: GitHub schema: ${errorsText(v)}`);
           }
+        } else if (target === "kfp" && kfpDir) {
+          const docs = yamlDocs(f.path, f.content, fail);
+          for (const p of [...checkKfpDocs(kfpRoot(kfpDir), docs), ...referenceProblems(docs[0] as Record<string, unknown>)]) fail(`${f.path}: KFP spec: ${p}`);
         } else if (target === "ir") {
           if (canonical(JSON.parse(f.content)) !== canonical(wf.ir)) fail("IR JSON does not round-trip");
         }

@@ -5,6 +5,7 @@ import { readArgo } from "./argo-reader.js";
 import { readTekton } from "./tekton-reader.js";
 import { readGithub } from "./github-reader.js";
 import { readAirflowMany } from "./airflow-reader.js";
+import { readKfp } from "./kfp-reader.js";
 import type { CompareOptions, NGraph } from "./neutral-graph.js";
 
 export type ReadResult = { readonly graph: NGraph } | { readonly error: string };
@@ -54,5 +55,6 @@ export const READERS: readonly Reader[] = [
   sync("argo", readArgo, { conditionReads: true }),
   sync("tekton", readTekton, { conditionReads: true }),
   sync("github", readGithub, { conditionReads: true, skippedIsOmitted: true }),
+  sync("kfp", readKfp, { conditionReads: true }),
   { target: "airflow", compare: { conditionReads: true }, knownBugs: AIRFLOW_UPSTREAM_FAILED, readMany: readAirflowMany },
 ];
