@@ -21,11 +21,6 @@ export interface NodeRes {
   readonly message?: string;
 }
 
-/** Pod-level failure of the replay itself (a rule the replay does not know): the check reports it. */
-export class ReplayError extends Error {
-  override name = "ReplayError";
-}
-
 export interface Engine {
   readonly templates: ReadonlyMap<string, Obj>;
   /** `workflow.*` keys (`workflow.parameters.x`, `workflow.name`, `workflow.status` in the exit handler). */
