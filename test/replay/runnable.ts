@@ -11,6 +11,10 @@
  * Python process of `couler run` and the n-th of a replay draw the same numbers. `python` and
  * `python3` are put first on PATH as links to the real interpreter, so a version manager's
  * shim script (pyenv: 0.2 s a start) does not run for every step.
+ *
+ * Time is compressed alike for `couler run` and every replay: a `sleep` first on PATH (and
+ * Python's `time.sleep`) sleeps a hundredth of what it is asked (`sleep 30` in a fixture takes 0.3 s), so a fixture that waits
+ * does not cost the suite half a minute per engine.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
@@ -29,6 +33,7 @@ export function notRunnable(ir: WorkflowIR): string | undefined {
     // a command only its image has (cowsay): how it ends here says nothing about the engines
     const cmd = (s.kind === "container" || s.kind === "script") && typeof s.command?.[0] === "string" ? s.command[0] : undefined;
     if (cmd !== undefined && !cmd.includes("/") && !onPath(cmd)) return `step "${s.name}" runs ${cmd}, which only its image has`;
+    if (cmd === "npx") return `step "${s.name}" runs npx, which downloads packages`;
     if ((s.kind === "container" || s.kind === "script") && (s.inputArtifacts?.length || s.outputArtifacts?.length)) return `step "${s.name}" moves artifacts`;
   }
   const noDefault = ir.params.filter((p) => p.default === undefined);
@@ -65,6 +70,7 @@ export function seededPython(): { env: Record<string, string>; bin: string; dir:
   } catch {
     // no python3: steps that need it fail alike under couler run and every replay
   }
+  writeFileSync(join(bin, "sleep"), '#!/bin/sh\nexec /bin/sleep "$(awk -v s="${1:-0}" \'BEGIN { sub(/s$/, "", s); printf "%.3f", s / 100 }\')"\n', { mode: 0o755 });
   const counter = join(dir, "counter");
   writeFileSync(
     join(dir, "sitecustomize.py"),
@@ -78,6 +84,9 @@ export function seededPython(): { env: Record<string, string>; bin: string; dir:
       "        _n = 0",
       "    open(_p, 'w').write(str(_n + 1))",
       "    random.seed(_n)",
+      "    import time",
+      "    _sleep = time.sleep",
+      "    time.sleep = lambda s: _sleep(s / 100)",
       "",
     ].join("\n"),
   );
