@@ -84,3 +84,76 @@ export default workflow("x", () => { job("a"); });
     assert.deepEqual([...declaredExports(entry)].sort(), want);
   });
 });
+
+describe("mistakes caught at compile time, at the user's line", () => {
+  const flow = (body: string) => `import { workflow, runContainer, setDependencies, when, equal } from "couler";
+import { job } from "../lib/steps.js";
+export default workflow("m", () => {
+${body}
+});
+`;
+  const check = (body: string, target = "argo") => {
+    const dir = project({ "flows/m.ts": flow(body), "lib/steps.ts": HELPER });
+    const r = couler(["compile", "flows/m.ts", "--target", target, "-o", "out"], dir, { COULER_CACHE_DIR: "" });
+    return { ...r, wrote: existsSync(join(dir, "out")) };
+  };
+
+  test("a step handle used as text (a template string, an image) instead of the word", () => {
+    const r = check(`  const build = job("build");
+  runContainer({ image: "alpine", command: ["echo", \`built \${build}\`] });
+  runContainer({ image: \`registry/\${build}:1\`, command: ["true"] });
+  setDependencies(() => job("notify"), [\`\${build}.Failed\`]);`);
+    assert.equal(r.code, 1);
+    assert.ok(!r.wrote, "no files written");
+    assert.equal(
+      r.stderr,
+      [
+        `flows/m.ts:5:3: error: runContainer(): command[1]: step handle "build" used as text would become the word "build": use the handle's .result (or .output("name")) for a value, or the string "build" for its name`,
+        `flows/m.ts:6:3: error: step "build-2": image: step handle "build" used as text would become the word "build": use the handle's .result (or .output("name")) for a value, or the string "build" for its name`,
+        "",
+      ].join("\n"),
+      "a handle in dependency text still names the step",
+    );
+  });
+
+  test("reading a daemon's result", () => {
+    const r = check(`  const db = job("db", { daemon: true });
+  runContainer({ stepName: "use", image: "alpine", command: ["echo", db.result] });`);
+    assert.equal(r.code, 1);
+    assert.ok(!r.wrote);
+    assert.match(r.stderr, /^flows\/m\.ts:5:3: error: step "use" reads the result of daemon step "db": a daemon keeps running/);
+  });
+
+  test("a misspelt option: plurals and near words get a suggestion", () => {
+    const r = check(`  runContainer({ image: "alpine", command: ["true"], retries: 3, commands: ["x"], envs: {} } as never);`);
+    assert.equal(r.code, 1);
+    assert.ok(!r.wrote);
+    for (const [bad, good] of [["retries", "retry"], ["commands", "command"], ["envs", "env"]]) {
+      assert.match(r.stderr, new RegExp(`^flows/m\\.ts:4:3: error: runContainer\\(\\): unknown option "${bad}" \\(did you mean "${good}"\\?\\)$`, "m"));
+    }
+  });
+
+  test("reading an output of a step that may have failed, from a step that runs whatever happens", () => {
+    const r = check(`  const download = job("download");
+  setDependencies(() => job("cleanup"), ["download.Succeeded || download.Failed"]);
+  setDependencies(() => runContainer({ stepName: "unpack", image: "alpine", command: ["echo", download.result] }), ["cleanup"]);`);
+    assert.equal(r.code, 1);
+    assert.ok(!r.wrote);
+    assert.equal(
+      r.stderr,
+      `flows/m.ts:6:25: error: step "unpack" uses the result of "download" but may run after "download" failed (a step it waits for runs whatever happens), when that value does not exist; make it also wait for "download" to succeed (after: ["download"])\n`,
+    );
+  });
+
+  test("reading an output of a step inside when() from a step after the block is a warning; under the same when() it is fine", () => {
+    const warn = check(`  const flip = job("flip");
+  let heads: ReturnType<typeof job> | undefined;
+  when(equal(flip.result, "heads"), () => { heads = job("heads"); runContainer({ stepName: "inside", image: "alpine", command: ["echo", heads.result] }); });
+  runContainer({ stepName: "report", image: "alpine", command: ["echo", heads!.result] });`);
+    assert.equal(warn.code, 0, warn.stderr);
+    assert.equal(
+      warn.stderr.split("\n").filter((l) => !l.startsWith("wrote ")).join("\n"),
+      `flows/m.ts:7:3: warning: step "report" uses the result of "heads", which is skipped when its condition is false, and then has none; put "report" under the same when(), or read the value only in the branch that produced it\n`,
+    );
+  });
+});
