@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
@@ -155,5 +155,52 @@ ${body}
       warn.stderr.split("\n").filter((l) => !l.startsWith("wrote ")).join("\n"),
       `flows/m.ts:7:3: warning: step "report" uses the result of "heads", which is skipped when its condition is false, and then has none; put "report" under the same when(), or read the value only in the branch that produced it\n`,
     );
+  });
+});
+
+describe("validate --typecheck uses the user's tsconfig.json", () => {
+  /** The README's process.env example, as written there. */
+  const readmeExample = (): string => {
+    const text = readFileSync(repoPath("README.md"), "utf8");
+    const m = /```ts\n(\/\/ flows\/nightly\.ts\n[\s\S]*?)```/.exec(text);
+    assert.ok(m, "the README has the flows/nightly.ts example");
+    return m[1]!;
+  };
+  /** A project where `couler` and `@types/node` are installed (linked), as after `npm install`. */
+  const installed = (files: Record<string, string>): string => {
+    const dir = project(files);
+    mkdirSync(join(dir, "node_modules", "@types"), { recursive: true });
+    symlinkSync(repoPath(), join(dir, "node_modules", "couler"), "dir");
+    symlinkSync(repoPath("node_modules", "@types", "node"), join(dir, "node_modules", "@types", "node"), "dir");
+    return dir;
+  };
+  const tsc = (config: string): string[] => {
+    const parsed = ts.getParsedCommandLineOfConfigFile(config, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+    const program = ts.createProgram(parsed.fileNames, parsed.options);
+    return ts.getPreEmitDiagnostics(program).map((d) => `TS${d.code}`);
+  };
+  const tsconfig = (types: string[]) =>
+    JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", target: "es2022", types, noEmit: true, skipLibCheck: true }, include: ["flows"] });
+
+  test("the README's process.env example typechecks where plain tsc accepts it", () => {
+    const dir = installed({ "flows/nightly.ts": readmeExample(), "tsconfig.json": tsconfig(["node"]), "package.json": '{ "type": "module" }' });
+    assert.deepEqual(tsc(join(dir, "tsconfig.json")), [], "plain tsc accepts it");
+    const r = couler(["validate", "--typecheck", "flows/nightly.ts"], dir, { COULER_CACHE_DIR: "" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "ok: flows/nightly.ts\n");
+  });
+
+  test("the tsconfig's types decide, as for tsc: without node types, process is unknown to both", () => {
+    const dir = installed({ "flows/nightly.ts": readmeExample(), "tsconfig.json": tsconfig([]), "package.json": '{ "type": "module" }' });
+    assert.ok(tsc(join(dir, "tsconfig.json")).includes("TS2591"));
+    const r = couler(["validate", "--typecheck", "flows/nightly.ts"], dir, { COULER_CACHE_DIR: "" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^flows\/nightly\.ts:4:16: error: TS2591: Cannot find name 'process'/m);
+  });
+
+  test("without a tsconfig, @types/node of the project is used", () => {
+    const dir = installed({ "flows/nightly.ts": readmeExample() });
+    const r = couler(["validate", "--typecheck", "flows/nightly.ts"], dir, { COULER_CACHE_DIR: "" });
+    assert.equal(r.code, 0, r.stderr);
   });
 });
