@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
 import { describe, test } from "node:test";
@@ -109,5 +109,37 @@ describe("the packed package", () => {
       }
     }
     assert.deepEqual(missing, []);
+  });
+});
+
+describe("the packed tarball, installed in a fresh project", () => {
+  test("reports a misspelt import, a handle used as text and a misspelt option at the user's lines; compile() works", () => {
+    const dir = mkdtempSync(join(tmpdir(), "couler-packed-"));
+    const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: REPO, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const tgz = join(dir, (JSON.parse(out) as { filename: string }[])[0]!.filename);
+    const pkg = join(dir, "proj", "node_modules", "couler");
+    mkdirSync(pkg, { recursive: true });
+    execFileSync("tar", ["xzf", tgz, "-C", pkg, "--strip-components=1"]);
+    // Its dependencies, as npm would install them (no network in the test).
+    symlinkSync(repoPath("node_modules"), join(pkg, "node_modules"), "dir");
+    const proj = join(dir, "proj");
+    mkdirSync(join(proj, "flows"));
+    writeFileSync(
+      join(proj, "flows", "x.ts"),
+      `// flows/x.ts\nimport { workflow, runContainer } from "couler";\nimport { runStep } from "couler";\nexport default workflow("x", () => {\n  const b = runContainer({ stepName: "b", image: "alpine", command: ["echo", "hi"] });\n  runContainer({ image: "alpine", command: ["echo", \`\${b}\`], retries: 2 } as never);\n});\n`,
+    );
+    const bin = join(pkg, "dist", "src", "cli", "main.js");
+    const env = { ...process.env, COULER_CACHE_DIR: "" };
+    const first = spawnSync(process.execPath, [bin, "validate", "flows/x.ts"], { cwd: proj, encoding: "utf8", env });
+    assert.equal(first.status, 1);
+    assert.equal(first.stderr, `flows/x.ts:3:10: error: "couler" has no export named "runStep" (did you mean "runScript"?)\n`);
+    writeFileSync(join(proj, "flows", "x.ts"), readFileSync(join(proj, "flows", "x.ts"), "utf8").replace(`import { runStep } from "couler";\n`, ""));
+    const second = spawnSync(process.execPath, [bin, "compile", "flows/x.ts", "--target", "argo", "-o", "out"], { cwd: proj, encoding: "utf8", env });
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, /^flows\/x\.ts:5:3: error: runContainer\(\): command\[1\]: step handle "b" used as text/m);
+    assert.match(second.stderr, /^flows\/x\.ts:5:3: error: runContainer\(\): unknown option "retries" \(did you mean "retry"\?\)$/m);
+    writeFileSync(join(proj, "api.mjs"), `import { compile } from "couler";\nconst r = await compile("flows/x.ts", { target: "argo" });\nconsole.log(JSON.stringify([r.files.length, r.diagnostics.length]));\n`);
+    const api = spawnSync(process.execPath, ["api.mjs"], { cwd: proj, encoding: "utf8", env });
+    assert.equal(api.stdout.trim(), "[0,2]", api.stderr);
   });
 });

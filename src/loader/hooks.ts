@@ -125,11 +125,12 @@ function checkImports(imports: readonly ImportedName[], path: string): void {
     // Only now read the declaration files: most files import values only.
     typeNames ??= declaredExports(data.coulerTypes);
     if (typeNames.has(imp.name)) continue;
-    const known = [...values, ...typeNames].filter((n) => n !== "default");
+    // Functions first: a misspelt runStep means runScript, not the type RunOfStep.
+    const hint = suggest(imp.name, values) || suggest(imp.name, [...typeNames].filter((n) => n !== "default"));
     const message =
       imp.name === "default"
         ? `"couler" has no default export: import what you use by name, e.g. import { workflow, runContainer } from "couler"`
-        : `"couler" has no export named "${imp.name}"${suggest(imp.name, known)}`;
+        : `"couler" has no export named "${imp.name}"${hint}`;
     problems.push({ path, line: imp.line, col: imp.col, message, code: "unknown-import" });
   }
   if (problems.length) throw new Error(SYNTAX_ERROR_MARK + JSON.stringify(problems));
