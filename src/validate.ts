@@ -267,7 +267,9 @@ class NoValueStates {
         return ALL_NO_VALUE;
       case "and": {
         let acc: Set<NoValue> | undefined;
-        for (const x of d.of) {
+        // Atoms on the producer itself first: they usually settle it without a walk upstream.
+        const direct = (x: Depends) => (x.kind === "on" && x.step === p.name ? 0 : 1);
+        for (const x of [...d.of].sort((a, b) => direct(a) - direct(b))) {
           const s = this.formula(x, p, m);
           acc = acc ? new Set([...acc].filter((v) => s.has(v))) : new Set(s);
           if (acc.size === 0) return NONE;
