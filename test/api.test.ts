@@ -143,3 +143,21 @@ describe("the packed tarball, installed in a fresh project", () => {
     assert.equal(api.stdout.trim(), "[0,2]", api.stderr);
   });
 });
+
+describe("the README's first example", () => {
+  test("compiles, and no `sh -c` step leaves its script's value in $0", async () => {
+    const text = readFileSync(repoPath("README.md"), "utf8");
+    const m = /```ts\n(\/\/ flows\/etl\.ts\n[\s\S]*?)```/.exec(text);
+    assert.ok(m, "the README starts with flows/etl.ts");
+    const dir = mkdtempSync(join(tmpdir(), "couler-readme-"));
+    writeFileSync(join(dir, "etl.ts"), m[1]!);
+    const r = await compile(join(dir, "etl.ts"), { target: "ir" });
+    assert.deepEqual(r.diagnostics, []);
+    const ir = JSON.parse(r.files[0]!.content) as { steps: { name: string; command?: unknown[]; args?: unknown[] }[] };
+    for (const s of ir.steps) {
+      // `sh -c SCRIPT a b` runs SCRIPT with $0=a, $1=b: a script passed in args is never run as written.
+      if (s.command?.[0] === "sh" && s.command[1] === "-c") assert.ok(s.command.length >= 3 && !s.args?.length, `step ${s.name}: the script belongs in command, after -c`);
+    }
+    assert.ok(ir.steps.some((s) => s.name === "load-a"));
+  });
+});
