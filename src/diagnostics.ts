@@ -100,19 +100,49 @@ export function levenshtein(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The closest candidate within a distance that scales with the name's length, if any. */
+/** `retries` → `retry`, `outputs` → `output`: plurals name the same option. */
+function singular(w: string): string {
+  if (w.length > 4 && w.endsWith("ies")) return `${w.slice(0, -3)}y`;
+  if (w.length > 3 && w.endsWith("s") && !w.endsWith("ss")) return w.slice(0, -1);
+  return w;
+}
+
+function sharedStart(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * The closest candidate, if any is close enough: the same word in another number or case
+ * (`retries` → `retry`), then the nearest by edit distance within a limit that scales with
+ * the name's length, then the only candidate sharing a long start (`runStep` → `runScript`).
+ */
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  const list = [...new Set(candidates)];
+  const lower = name.toLowerCase();
+  const stem = singular(lower);
+  const same = list.filter((c) => singular(c.toLowerCase()) === stem).sort();
+  if (same.length) return same[0];
   let best: string | undefined;
   let bestDist = Infinity;
   const limit = Math.max(2, Math.floor(name.length / 3));
-  for (const c of candidates) {
-    const d = levenshtein(name.toLowerCase(), c.toLowerCase());
+  for (const c of list) {
+    const d = Math.min(levenshtein(lower, c.toLowerCase()), levenshtein(stem, singular(c.toLowerCase())));
     if (d < bestDist || (d === bestDist && best !== undefined && c < best)) {
       best = c;
       bestDist = d;
     }
   }
-  return best !== undefined && bestDist <= limit ? best : undefined;
+  if (best !== undefined && bestDist <= limit) return best;
+  let longest = 0;
+  let near: string[] = [];
+  for (const c of list) {
+    const n = sharedStart(lower, c.toLowerCase());
+    if (n > longest) [longest, near] = [n, [c]];
+    else if (n === longest) near.push(c);
+  }
+  return near.length === 1 && longest >= 4 && longest * 2 >= Math.min(name.length, near[0]!.length) ? near[0] : undefined;
 }
 
 /** ` (did you mean "x"?)` or an empty string. */

@@ -87,3 +87,16 @@ export {
 } from "./dsl/kube.js";
 export { ValueRef, type Input } from "./dsl/values.js";
 export type * from "./ir/types.js";
+export {
+  compile,
+  run,
+  CoulerUsageError,
+  CoulerDiagnosticsError,
+  type CompileOptions,
+  type CompileResult,
+  type CompiledFile,
+  type RunWorkflowOptions,
+} from "./api.js";
+export type { Diagnostic, Severity } from "./diagnostics.js";
+export type { RunRecord, StepRecord, ItemRun, RunOfStep, StepStatus, WorkflowStatus as RunStatus } from "./run/record.js";
+export type { RunEvent } from "./run/interpreter.js";

@@ -16,7 +16,8 @@ import {
   type StepScope,
 } from "./ir/graph.js";
 import { checkSchema } from "./ir/schema.js";
-import type { Depends, Ref, Step, WorkflowIR } from "./ir/types.js";
+import { handleInText, handleMistake } from "./dsl/values.js";
+import type { Condition, Depends, Ref, Step, WorkflowIR } from "./ir/types.js";
 
 const TOKEN_CHARS = /[\uE000\uE001]/;
 /** States after which a step's outputs may not exist. */
@@ -39,6 +40,7 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
 
   for (const sc of stepScopes(wf)) {
     const g = buildGraph(sc.steps);
+    const mayLack = new NoValueStates(g.byName);
     const names = [...g.byName.keys()];
     if (sc.owner && sc.steps.length === 0) out.push(error("empty-loop", `execWhile step "${sc.owner.name}" has an empty body`, sc.owner.loc));
     for (const s of sc.steps) {
@@ -56,7 +58,7 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
       }
       const refs: Ref[] = [...refsOfStep(s)];
       const condRefs = s.kind === "while" ? valuesOfCondition(s.condition).flatMap((v) => refsOfValue(v)) : [];
-      for (const r of refs) checkRef(r, s, sc, g.byName, false);
+      for (const r of refs) checkRef(r, s, sc, g.byName, false, mayLack);
       const body = s.kind === "while" ? buildGraph(s.body).byName : undefined;
       for (const r of condRefs) checkRef(r, s, sc, body!, true);
       if (isPodStep(s)) {
@@ -115,7 +117,7 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
     if (cycle) out.push(error("cycle", `dependency cycle: ${cycle.join(" -> ")}`, g.byName.get(cycle[0]!)!.loc));
   }
 
-  function checkRef(r: Ref, s: Step, sc: StepScope, visible: ReadonlyMap<string, Step>, inCondition: boolean): void {
+  function checkRef(r: Ref, s: Step, sc: StepScope, visible: ReadonlyMap<string, Step>, inCondition: boolean, mayLack?: NoValueStates): void {
     switch (r.kind) {
       case "param":
         if (!params.has(r.name)) out.push(error("unknown-param", `step "${s.name}" uses unknown parameter "${r.name}"${suggest(r.name, params)}`, s.loc));
@@ -167,6 +169,17 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
             );
           }
         }
+        const what = r.kind === "result" ? "result" : `output "${r.output}"`;
+        if (producer.kind !== "while" && "daemon" in producer && producer.daemon) {
+          out.push(
+            error(
+              "daemon-value",
+              `step "${s.name}" reads the ${what} of daemon step "${r.step}": a daemon keeps running in the background, so it never has one; have another step ask it (e.g. over the network) instead`,
+              s.loc,
+            ),
+          );
+          return;
+        }
         if (!inCondition) {
           const waits = waitStates(s.depends, r.step);
           if (waits.length && waits.every((w) => NO_OUTPUT_STATES.has(w))) {
@@ -174,6 +187,26 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
               error(
                 "not-upstream",
                 `step "${s.name}" uses the output of "${r.step}" but runs when "${r.step}" is ${waits.join("/")}, when that output may not exist`,
+                s.loc,
+              ),
+            );
+            return;
+          }
+          const lack = mayLack?.of(s, producer);
+          if (lack?.has("failed") || lack?.has("omitted")) {
+            const how = (["failed", "omitted"] as const).filter((x) => lack.has(x)).map((x) => (x === "failed" ? "failed" : "was omitted")).join(" or ");
+            out.push(
+              error(
+                "may-not-exist",
+                `step "${s.name}" uses the ${what} of "${r.step}" but may run after "${r.step}" ${how} (a step it waits for runs whatever happens), when that value does not exist; make it also wait for "${r.step}" to succeed (after: ["${r.step}"])`,
+                s.loc,
+              ),
+            );
+          } else if (lack?.has("skipped")) {
+            out.push(
+              warning(
+                "may-not-exist",
+                `step "${s.name}" uses the ${what} of "${r.step}", which is skipped when its condition is false, and then has none; put "${s.name}" under the same when(), or read the value only in the branch that produced it`,
                 s.loc,
               ),
             );
@@ -199,6 +232,99 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
   return out;
 }
 
+type NoValue = "failed" | "omitted" | "skipped";
+const ALL_NO_VALUE: ReadonlySet<NoValue> = new Set(["failed", "omitted", "skipped"]);
+const NONE: ReadonlySet<NoValue> = new Set();
+
+/**
+ * In which of its no-value states (failed, omitted, skipped) may a producer be while a
+ * consumer runs? Read off the `depends` formulas: an atom on the producer says it directly;
+ * an atom `Y.ok` / `Y.succeeded` / `Y.failed` on another step means Y's own `depends` held,
+ * so whatever that excludes stays excluded; `Y.omitted`, `Y.any` and negations exclude
+ * nothing. Memoised per producer, so a graph costs one walk per producer read.
+ */
+class NoValueStates {
+  private readonly memo = new Map<string, Map<string, ReadonlySet<NoValue>>>();
+  constructor(private readonly byName: ReadonlyMap<string, Step>) {}
+
+  of(consumer: Step, producer: Step): ReadonlySet<NoValue> {
+    let m = this.memo.get(producer.name);
+    if (!m) this.memo.set(producer.name, (m = new Map()));
+    // A consumer under the producer's own condition is skipped with it.
+    const own = conjuncts(consumer.when);
+    const sameWhen = producer.when !== undefined && conjuncts(producer.when).every((p) => own.some((c) => sameCondition(p, c)));
+    const states = this.formula(consumer.depends, producer, m);
+    if (!sameWhen || !states.has("skipped")) return states;
+    const out = new Set(states);
+    out.delete("skipped");
+    return out;
+  }
+
+  private formula(d: Depends | undefined, p: Step, m: Map<string, ReadonlySet<NoValue>>): ReadonlySet<NoValue> {
+    if (!d) return ALL_NO_VALUE;
+    switch (d.kind) {
+      case "not":
+        return ALL_NO_VALUE;
+      case "and": {
+        let acc: Set<NoValue> | undefined;
+        // Atoms on the producer itself first: they usually settle it without a walk upstream.
+        const direct = (x: Depends) => (x.kind === "on" && x.step === p.name ? 0 : 1);
+        for (const x of [...d.of].sort((a, b) => direct(a) - direct(b))) {
+          const s = this.formula(x, p, m);
+          acc = acc ? new Set([...acc].filter((v) => s.has(v))) : new Set(s);
+          if (acc.size === 0) return NONE;
+        }
+        return acc ?? ALL_NO_VALUE;
+      }
+      case "or": {
+        const acc = new Set<NoValue>();
+        for (const x of d.of) for (const v of this.formula(x, p, m)) acc.add(v);
+        return acc;
+      }
+      case "on": {
+        if (d.step === p.name) {
+          switch (d.status) {
+            case "succeeded":
+            case "anySucceeded":
+            case "daemoned":
+              return NONE;
+            case "ok":
+              return p.when !== undefined ? new Set<NoValue>(["skipped"]) : NONE;
+            case "failed":
+            case "errored":
+            case "allFailed":
+              return new Set<NoValue>(["failed"]);
+            case "skipped":
+              return new Set<NoValue>(["skipped"]);
+            case "omitted":
+              return new Set<NoValue>(["omitted"]);
+            default:
+              return ALL_NO_VALUE;
+          }
+        }
+        if (d.status === "omitted" || d.status === "any") return ALL_NO_VALUE;
+        const y = this.byName.get(d.step);
+        if (!y) return ALL_NO_VALUE;
+        const have = m.get(y.name);
+        if (have) return have;
+        m.set(y.name, ALL_NO_VALUE); // a cycle (reported elsewhere) proves nothing
+        const r = this.formula(y.depends, p, m);
+        m.set(y.name, r);
+        return r;
+      }
+    }
+  }
+}
+
+function conjuncts(c: Condition | undefined): Condition[] {
+  if (!c) return [];
+  return c.kind === "and" ? c.of.flatMap((x) => conjuncts(x)) : [c];
+}
+
+function sameCondition(a: Condition, b: Condition): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** The states of `step` that `d` waits for, read off its atoms. */
 function waitStates(d: Depends | undefined, step: string): string[] {
   return depAtoms(d)
@@ -218,7 +344,10 @@ function checkText(s: Step, out: Diagnostic[]): void {
   if (s.kind === "resource") fields.push(["manifest", s.manifest]);
   for (const o of s.outputs ?? []) fields.push([`output "${o.name}" path`, o.path ?? o.jsonPath]);
   for (const [what, text] of fields) {
-    if (text !== undefined && TOKEN_CHARS.test(text)) {
+    const handle = text !== undefined ? handleInText(text) : undefined;
+    if (handle !== undefined) {
+      out.push(error("handle-as-text", `step "${s.name}": ${what}: ${handleMistake(handle)}`, s.loc));
+    } else if (text !== undefined && TOKEN_CHARS.test(text)) {
       out.push(
         error(
           "ref-in-text",

@@ -1,7 +1,7 @@
 /** The real executable: determinism across cwd, time zone and cache state; files anywhere on disk. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -82,7 +82,10 @@ describe("transpile cache", () => {
     assert.equal(r1.code, 0, r1.stderr);
     const entries = readdirSync(cache);
     assert.equal(entries.length, 1);
-    assert.match(entries[0]!, /^[0-9a-f]{64}\.js$/);
+    // One JSON entry: the transpiled text and the file's imports from "couler" (checked on every load).
+    assert.match(entries[0]!, /^[0-9a-f]{64}\.json$/);
+    const entry = JSON.parse(readFileSync(join(cache, entries[0]!), "utf8")) as { source: string; imports: { name: string }[] };
+    assert.deepEqual(entry.imports.map((i) => i.name), ["workflow", "runContainer"]);
     const r2 = couler(["compile", "fixtures/hello.ts", "--target", "ir"], repoPath(), { COULER_CACHE_DIR: cache });
     assert.equal(r2.stdout, r1.stdout);
     writeFileSync(join(dir, "file"), "");

@@ -141,13 +141,13 @@ describe("couler run: ordering and status dependencies", () => {
       sh("B", "echo on-failure", { depends: on("A", "failed") }),
       sh("C", "echo on-success", { depends: on("A", "succeeded") }),
       sh("D", "echo always", { depends: on("A", "any") }),
-      sh("E", "echo after-C", { depends: after("C") }),
+      sh("E", "echo after-C", { depends: after("C") }), // C was omitted, so E is too (a bare dependency means C succeeded)
       sh("F", "echo not-succeeded", { depends: { kind: "not", of: on("A", "succeeded") } }),
       sh("G", "echo either", { depends: { kind: "or", of: [on("C", "succeeded"), on("B", "succeeded")] } }),
     ]);
     const { rec, events } = await run(ir);
     const st = Object.fromEntries(rec.steps.map((s) => [s.name, s.status]));
-    assert.deepEqual(st, { A: "failed", B: "succeeded", C: "omitted", D: "succeeded", E: "succeeded", F: "succeeded", G: "succeeded" });
+    assert.deepEqual(st, { A: "failed", B: "succeeded", C: "omitted", D: "succeeded", E: "omitted", F: "succeeded", G: "succeeded" });
     assert.equal(step(rec, "A").exitCode, 3);
     assert.equal(step(rec, "A").message, "exited with code 3");
     assert.match(step(rec, "C").message!, /dependencies were not met \(A\.succeeded: failed\)/);

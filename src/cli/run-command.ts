@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { error, formatDiagnostic, sortDiagnostics, suggest, type Diagnostic } from "../diagnostics.js";
 import type { Workflow } from "../dsl/workflow.js";
+import type { Step } from "../ir/types.js";
 import type { GraphFormat } from "../graph/render-graph.js";
 import { loadWorkflowFile } from "../loader/load.js";
 import type { SecretValues } from "../run/inputs.js";
@@ -82,6 +83,17 @@ interface RunFlags {
   maxRounds?: number;
   progress: "auto" | "live" | "plain";
   keepTemp?: boolean;
+  quiet?: boolean;
+}
+
+/** The longest step name (at most 24): the width of the name column before each output line's `|`. */
+function nameWidth(steps: readonly Step[]): number {
+  let w = 0;
+  for (const s of steps) {
+    w = Math.max(w, s.name.length);
+    if (s.kind === "while") w = Math.max(w, nameWidth(s.body));
+  }
+  return Math.min(w, 24);
 }
 
 /** Add the `run` and `graph` commands to `program`; `setCode` sets the process exit code. */
@@ -118,6 +130,7 @@ export function registerRunCommands(program: Command, io: CliIO, setCode: (code:
     .option("--max-rounds <n>", "most rounds an execWhile loop may run (default 1000)", (v: string) => v as unknown as number)
     .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "live", "plain"]).default("auto"))
     .option("--keep-temp", "keep each step's private folder (its path is printed at the end) for debugging")
+    .option("-q, --quiet", "do not show what steps write (a failed step still shows the end of its output)")
     .action(
       guard(async (file: string, flags: RunFlags) => {
         const { parseParamFlags, readSecretsFile, probeRuntime, progress, runWorkflow, RunSetupError } = await loadRun();
@@ -144,7 +157,12 @@ export function registerRunCommands(program: Command, io: CliIO, setCode: (code:
         }
         const workDir = flags.keepTemp ? mkdtempSync(join(tmpdir(), "couler-run-")) : undefined;
         const live = flags.progress === "live" || (flags.progress === "auto" && io === processIO && process.stderr.isTTY === true && !process.env.CI);
-        const view = progress((t) => io.stderr(t), { live, ...(process.stderr.columns ? { columns: process.stderr.columns } : {}) });
+        const view = progress((t) => io.stderr(t), {
+          live,
+          quiet: flags.quiet === true,
+          nameWidth: nameWidth([...wf.ir.steps, ...(wf.ir.onExit ?? [])]),
+          ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
+        });
         const soft = new AbortController();
         const hard = new AbortController();
         const onSignal = () => (soft.signal.aborted ? hard.abort() : soft.abort());

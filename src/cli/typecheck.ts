@@ -1,16 +1,43 @@
 /**
  * `couler validate --typecheck`: type errors in workflow files at their `file:line:col`.
- * Uses ts-morph over a program whose `"couler"` import resolves to this package's types.
- * Loaded only for this command: TypeScript is never on the compile path.
+ * Each file is checked with the nearest `tsconfig.json` above it, as plain `tsc` would (its
+ * `types`, so `process.env` works with `@types/node`), except that `"couler"` resolves to
+ * this package's own types and `.ts` import suffixes are allowed (the loader accepts them).
+ * Without a tsconfig: strict, ES2022, bundler resolution, and `@types/node` when the project
+ * has it. Loaded only for this command: ts-morph is never on the compile path.
  */
-import { dirname } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Project, ts } from "ts-morph";
 import { error, warning, type Diagnostic } from "../diagnostics.js";
 
-export function typecheck(files: readonly string[]): { d: Diagnostic; baseDir: string }[] {
+/** The nearest `tsconfig.json` in the file's folder or above it. */
+export function nearestTsconfig(file: string): string | undefined {
+  return ts.findConfigFile(dirname(file), ts.sys.fileExists, "tsconfig.json");
+}
+
+function hasNodeTypes(dir: string): boolean {
+  try {
+    createRequire(join(dir, "noop.js")).resolve("@types/node/package.json");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function projectFor(config: string | undefined, firstFile: string): Project {
   const typesEntry = fileURLToPath(new URL("../index.d.ts", import.meta.url));
-  const project = new Project({
+  if (config !== undefined) {
+    const parsed = ts.getParsedCommandLineOfConfigFile(config, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+    const paths = { ...(parsed?.options.paths ?? {}), couler: [typesEntry] };
+    return new Project({
+      tsConfigFilePath: config,
+      skipAddingFilesFromTsConfig: true,
+      compilerOptions: { noEmit: true, allowImportingTsExtensions: true, paths },
+    });
+  }
+  return new Project({
     compilerOptions: {
       strict: true,
       noEmit: true,
@@ -19,26 +46,38 @@ export function typecheck(files: readonly string[]): { d: Diagnostic; baseDir: s
       moduleResolution: ts.ModuleResolutionKind.Bundler,
       allowImportingTsExtensions: true,
       skipLibCheck: true,
-      types: [],
+      types: hasNodeTypes(dirname(firstFile)) ? ["node"] : [],
       paths: { couler: [typesEntry] },
     },
   });
-  for (const f of files) project.addSourceFileAtPath(f);
-  project.resolveSourceFileDependencies();
+}
+
+export function typecheck(files: readonly string[]): { d: Diagnostic; baseDir: string }[] {
+  // One program per tsconfig: files of different projects keep their own settings.
+  const groups = new Map<string, string[]>();
+  for (const f of files) {
+    const key = nearestTsconfig(f) ?? "";
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
   const out: { d: Diagnostic; baseDir: string }[] = [];
-  for (const diag of project.getPreEmitDiagnostics()) {
-    const sf = diag.getSourceFile();
-    const msg = ts.flattenDiagnosticMessageText(diag.compilerObject.messageText, "\n");
-    const text = `TS${diag.getCode()}: ${msg}`;
-    const make = diag.getCategory() === ts.DiagnosticCategory.Error ? error : warning;
-    if (!sf) {
-      out.push({ d: make("typecheck", text), baseDir: process.cwd() });
-      continue;
+  for (const [config, group] of groups) {
+    const project = projectFor(config || undefined, group[0]!);
+    for (const f of group) project.addSourceFileAtPath(f);
+    project.resolveSourceFileDependencies();
+    for (const diag of project.getPreEmitDiagnostics()) {
+      const sf = diag.getSourceFile();
+      const msg = ts.flattenDiagnosticMessageText(diag.compilerObject.messageText, "\n");
+      const text = `TS${diag.getCode()}: ${msg}`;
+      const make = diag.getCategory() === ts.DiagnosticCategory.Error ? error : warning;
+      if (!sf) {
+        out.push({ d: make("typecheck", config ? `${text} (${config})` : text), baseDir: process.cwd() });
+        continue;
+      }
+      const path = sf.getFilePath();
+      const pos = sf.getLineAndColumnAtPos(diag.getStart() ?? 0);
+      const baseDir = dirname(path);
+      out.push({ d: make("typecheck", text, { file: path.slice(baseDir.length + 1), line: pos.line, col: pos.column }), baseDir });
     }
-    const path = sf.getFilePath();
-    const pos = sf.getLineAndColumnAtPos(diag.getStart() ?? 0);
-    const baseDir = dirname(path);
-    out.push({ d: make("typecheck", text, { file: path.slice(baseDir.length + 1), line: pos.line, col: pos.column }), baseDir });
   }
   return out;
 }

@@ -24,7 +24,7 @@ import { type CacheSpec, jsonObject, tolerationsOf } from "./kube.js";
 import { createRequire } from "node:module";
 import { functionBody } from "./function-source.js";
 import { currentScope, on, type StepDraft, type WorkflowScope } from "./scope.js";
-import { describe, type Input, toValue, ValueRef } from "./values.js";
+import { describe, HANDLE_BRAND, handleNames, handleToken, type Input, toValue, ValueRef } from "./values.js";
 
 // ---------------------------------------------------------------- public option types
 
@@ -107,6 +107,7 @@ export interface ScriptOptions extends Omit<StepOptions, "command" | "args"> {
 
 /** What `runContainer`/`runScript` return: names the step and its outputs. */
 export class StepHandle {
+  readonly [HANDLE_BRAND] = true;
   /** The step's standard output. */
   readonly result: ValueRef;
   /**
@@ -146,12 +147,21 @@ export class StepHandle {
   /** Make this step also wait for `steps` (handles or names) to finish successfully. */
   after(...steps: (StepHandle | string)[]): this {
     const draft = this.scope.byName.get(this.name);
-    if (draft) for (const s of steps) draft.deps.push(on(typeof s === "string" ? s : s.name));
+    if (draft) for (const s of steps) draft.deps.push(on(typeof s === "string" ? handleNames(s) : s.name));
     return this;
   }
 
+  /**
+   * A handle is not a value: `${build}` in a template string would silently become the word
+   * "build". It becomes a marked name instead, which a value refuses with a located error
+   * and a name (dependency text, `after`) reads as the step's name.
+   */
   toString(): string {
-    return this.name;
+    return handleToken(this.name);
+  }
+
+  [Symbol.toPrimitive](): string {
+    return handleToken(this.name);
   }
 }
 
@@ -463,7 +473,7 @@ const KNOWN_SCRIPT_KEYS = [...KNOWN_STEP_KEYS, "source"];
 /** Resolve the step's name: the user's (checked), an existing one inside dag(), or an automatic one. */
 function resolveName(scope: WorkflowScope, loc: Loc, stepName: unknown, base: () => string): { name: string; existing?: boolean } {
   if (stepName === undefined) return { name: scope.autoName(base()) };
-  const name = String(stepName);
+  const name = handleNames(String(stepName));
   if (scope.dagDepth > 0 && scope.byName.has(name)) return { name, existing: true };
   if (scope.byName.has(name)) {
     scope.diagnostics.error(
@@ -525,7 +535,7 @@ function registerStep(
   scope.lastTouched = name;
   if (opts.after !== undefined) {
     const list = (Array.isArray(opts.after) ? opts.after : [opts.after]) as (StepHandle | string)[];
-    for (const a of list) draft.deps.push(on(typeof a === "string" ? a : a.name));
+    for (const a of list) draft.deps.push(on(typeof a === "string" ? handleNames(a) : a.name));
   }
   return handleFor(scope, name);
 }
@@ -539,7 +549,7 @@ function createStep(
   // The kind-specific part needs a builder for its diagnostics; run it inside build().
   const known = fnName === "runScript" ? KNOWN_SCRIPT_KEYS : KNOWN_CONTAINER_KEYS;
   const baseName = () => {
-    const base = typeof opts?.image === "string" ? nameFromImage(opts.image) : "step";
+    const base = typeof opts?.image === "string" ? nameFromImage(handleNames(opts.image)) : "step";
     const src = (opts as ScriptOptions)?.source;
     if (fnName === "runScript" && typeof src === "function" && src.name && src.name !== "source") return kebab(src.name) || base;
     return base;

@@ -11,6 +11,30 @@ import type { Ref, Value } from "../ir/types.js";
 const OPEN = "\uE000";
 const CLOSE = "\uE001";
 const TOKEN_RE = /\uE000(p|r|o|i|w):([^\uE000\uE001]*)\uE001/g;
+/** What a step handle turns into as text: its name, marked so that a value can refuse it. */
+const HANDLE_RE = /\uE000h:([^\uE000\uE001]*)\uE001/g;
+
+/** Brand of step handles, so values can recognise one without importing steps.ts. */
+export const HANDLE_BRAND: unique symbol = Symbol.for("couler.handle") as never;
+
+/** The text a step handle becomes in a template string: `${build}`. */
+export function handleToken(name: string): string {
+  return `${OPEN}h:${name}${CLOSE}`;
+}
+
+/** Where text names a step (`after`, dependency text, stepName), `${build}` means "build". */
+export function handleNames(text: string): string {
+  return text.includes(OPEN) ? text.replace(HANDLE_RE, (_m, name: string) => name) : text;
+}
+
+export function handleMistake(name: string): string {
+  return `step handle "${name}" used as text would become the word "${name}": use the handle's .result (or .output("name")) for a value, or the string "${name}" for its name`;
+}
+
+/** The name of the first step handle used as text in `text`, if any. */
+export function handleInText(text: string): string | undefined {
+  return text.includes(OPEN) ? new RegExp(HANDLE_RE.source).exec(text)?.[1] : undefined;
+}
 
 export const REF_BRAND: unique symbol = Symbol.for("couler.ref") as never;
 
@@ -68,6 +92,7 @@ function parseToken(kind: string, body: string): Ref | undefined {
  */
 export function toValue(x: unknown): Value | { error: string } {
   if (isValueRef(x)) return x.ref;
+  if (typeof x === "object" && x !== null && HANDLE_BRAND in x) return { error: handleMistake(String((x as unknown as { name: unknown }).name)) };
   if (typeof x === "number") {
     if (!Number.isFinite(x)) return { error: `${x} is not a finite number` };
     return String(x);
@@ -77,6 +102,8 @@ export function toValue(x: unknown): Value | { error: string } {
     return { error: `expected a string, number, boolean, param or step output, got ${describe(x)}` };
   }
   if (!x.includes(OPEN)) return x;
+  const handle = new RegExp(HANDLE_RE.source).exec(x);
+  if (handle) return { error: handleMistake(handle[1]!) };
   const parts: (string | Ref)[] = [];
   let last = 0;
   for (const m of x.matchAll(TOKEN_RE)) {

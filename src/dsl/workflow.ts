@@ -16,7 +16,7 @@ import { parseDependsText } from "./depends-text.js";
 import { callerLoc } from "./location.js";
 import { currentScope, on, runInScope, type StepDraft, WorkflowScope } from "./scope.js";
 import { IDENT_RE, parseDuration, runnerLabels, type SecretSource, StepHandle, STEP_NAME_RE } from "./steps.js";
-import { describe, ValueRef } from "./values.js";
+import { describe, handleNames, ValueRef } from "./values.js";
 import { jsonObject, tolerationsOf } from "./kube.js";
 import { suggest } from "../diagnostics.js";
 
@@ -410,9 +410,9 @@ export function setDependencies(fn: () => unknown, deps: string | readonly (stri
   }
   let parsed: Depends[] = [];
   try {
-    if (typeof deps === "string") parsed = [parseDependsText(deps)];
+    if (typeof deps === "string") parsed = [parseDependsText(handleNames(deps))];
     else if (Array.isArray(deps)) {
-      parsed = deps.map((d) => (d instanceof StepHandle ? on(d.name) : parseDependsText(String(d))));
+      parsed = deps.map((d) => (d instanceof StepHandle ? on(d.name) : parseDependsText(handleNames(String(d)))));
     } else if (deps !== null && deps !== undefined) throw new Error(`expected a list of step names or a string, got ${describe(deps)}`);
   } catch (e) {
     scope.diagnostics.error("invalid-depends", `setDependencies(): ${(e as Error).message}`, loc);

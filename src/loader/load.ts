@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { error, type Diagnostic } from "../diagnostics.js";
 import { isWorkflow, type Workflow } from "../dsl/workflow.js";
 import type { Loc } from "../ir/types.js";
-import { type HookData, SYNTAX_ERROR_MARK } from "./hooks.js";
+import { type HookData, type HookProblem, SYNTAX_ERROR_MARK } from "./hooks.js";
 
 export interface LoadedWorkflow {
   /** `default` or the export's name. */
@@ -28,8 +28,9 @@ export interface LoadResult {
   readonly baseDir: string;
 }
 
-let registered = false;
-const LOADER_VERSION = "1";
+let registered: Promise<void> | undefined;
+// 2: cache entries are JSON with the file's imports from "couler".
+const LOADER_VERSION = "2";
 
 function cacheDir(): string {
   const env = process.env.COULER_CACHE_DIR;
@@ -47,16 +48,22 @@ function typescriptVersion(): string {
   }
 }
 
-export function ensureLoader(): void {
-  if (registered) return;
-  registered = true;
-  process.setSourceMapsEnabled(true);
-  const data: HookData = {
-    coulerUrl: new URL("../index.js", import.meta.url).href,
-    cacheDir: cacheDir(),
-    cacheSalt: `${LOADER_VERSION}:${typescriptVersion()}`,
-  };
-  register(new URL("./hooks.js", import.meta.url), { data });
+export function ensureLoader(): Promise<void> {
+  registered ??= (async () => {
+    process.setSourceMapsEnabled(true);
+    const coulerUrl = new URL("../index.js", import.meta.url).href;
+    // The user's file imports this very module next, so loading it here costs nothing extra.
+    const api = (await import(coulerUrl)) as Record<string, unknown>;
+    const data: HookData = {
+      coulerUrl,
+      cacheDir: cacheDir(),
+      cacheSalt: `${LOADER_VERSION}:${typescriptVersion()}`,
+      coulerExports: Object.keys(api),
+      coulerTypes: fileURLToPath(new URL("../index.d.ts", import.meta.url)),
+    };
+    register(new URL("./hooks.js", import.meta.url), { data });
+  })();
+  return registered;
 }
 
 // Frames in our own code are not where the user's program went wrong.
@@ -96,7 +103,7 @@ export async function loadWorkflowFile(file: string, display: string = file): Pr
     const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String((e as Error).message);
     return fail(error("unreadable-file", `cannot read workflow file ${display}: ${why}`));
   }
-  ensureLoader();
+  await ensureLoader();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
@@ -104,12 +111,12 @@ export async function loadWorkflowFile(file: string, display: string = file): Pr
     const msg = e instanceof Error ? e.message : String(e);
     const at = msg.indexOf(SYNTAX_ERROR_MARK);
     if (at >= 0) {
-      const list = JSON.parse(msg.slice(at + SYNTAX_ERROR_MARK.length)) as { path: string; line: number; col: number; message: string }[];
+      const list = JSON.parse(msg.slice(at + SYNTAX_ERROR_MARK.length)) as HookProblem[];
       return {
         file: abs,
         workflows: [],
         baseDir,
-        diagnostics: list.map((d) => error("syntax", d.message, relLoc(d.path, d.line, d.col, baseDir))),
+        diagnostics: list.map((d) => error(d.code ?? "syntax", d.message, relLoc(d.path, d.line, d.col, baseDir))),
       };
     }
     if (e instanceof SyntaxError || (e as { code?: string })?.code === "ERR_MODULE_NOT_FOUND") {

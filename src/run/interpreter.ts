@@ -8,12 +8,12 @@
  * directory and `TMPDIR`. A declared output file is read from its real path (e.g.
  * `/tmp/accuracy`) right after the step ends; steps that declare the same output path hold
  * a lock on it from start until their outputs are read, so parallel instances of a `map`
- * never read each other's files (they run one at a time instead).
+ * never read each other's files (they run one at a time instead, and the run says so first).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { depAtoms, producersOf } from "../ir/graph.js";
+import { depAtoms, producersOf, refsOfStep } from "../ir/graph.js";
 import type { ContainerStep, Depends, Retry, ScriptStep, Step, WhileStep, WorkflowIR } from "../ir/types.js";
 import {
   conditionText,
@@ -55,7 +55,11 @@ export interface RunOptions {
 
 /** What the run reports while it goes; `step` is a display path such as `build`, `build[2]` or `loop#3/toss`. */
 export type RunEvent =
+  /** Said before anything else: how this run differs from what the workflow asks (items that take turns). */
+  | { readonly type: "notice"; readonly lines: readonly string[] }
   | { readonly type: "skipped-features"; readonly lines: readonly string[] }
+  /** A line a step wrote (stdout or stderr), secrets masked, as it comes. */
+  | { readonly type: "output"; readonly step: string; readonly stream: "stdout" | "stderr"; readonly line: string }
   | { readonly type: "start"; readonly step: string; readonly attempt: number }
   | { readonly type: "retry"; readonly step: string; readonly attempt: number; readonly delay: number; readonly message: string }
   | {
@@ -172,6 +176,8 @@ class Runner {
 
   async run(): Promise<RunRecord> {
     const startedAt = Date.now();
+    const turns = this.mode === "host" ? sharedOutputPaths(this.ir) : [];
+    if (turns.length) this.emit({ type: "notice", lines: turns });
     const skipped = [...skippedFeatures(this.ir, this.mode), ...this.whileLimits()];
     if (this.mode === "host" && this.ir.steps.length) skipped.unshift("container images: --no-container runs each step's command on this machine, not in its image");
     if (skipped.length) this.emit({ type: "skipped-features", lines: skipped });
@@ -357,6 +363,10 @@ class Runner {
     if (s.depends && !evalDepends(s.depends, (n) => g.outcomes.get(n)!.finished)) {
       return notRun("omitted", `its dependencies were not met (${dependsText(s.depends, g)})`);
     }
+    // A value it reads was never produced (its producer failed, was omitted or skipped): the
+    // step never runs, like a step whose dependencies were not met; it did not fail.
+    const unavailable = this.unavailableInput(s, g);
+    if (unavailable !== undefined) return notRun("omitted", unavailable);
     if (!s.loop) {
       const r = await this.runInstance(s, g, undefined, display);
       const record: StepRecord = { ...base, ...r.run };
@@ -412,6 +422,20 @@ class Runner {
       values: runs.filter((r) => r.run.status === "succeeded" && r.values).map((r) => r.values!),
       looped: true,
     };
+  }
+
+  /** Why a value `s` reads does not exist, if one does not. */
+  private unavailableInput(s: Step, g: Graph): string | undefined {
+    for (const r of refsOfStep(s)) {
+      if ((r.kind !== "result" && r.kind !== "output") || r.step === s.name) continue;
+      const o = g.outcomes.get(r.step);
+      // A map's fan-in is the list of its succeeded items: it exists once the items ran.
+      if (!o || o.record.status === "succeeded" || (o.looped && o.record.items !== undefined)) continue;
+      const what = r.kind === "result" ? `the result of "${r.step}"` : `output "${r.output}" of "${r.step}"`;
+      const how = o.record.status === "failed" ? "failed" : `was ${o.record.status}`;
+      return `it reads ${what}, which ${how}`;
+    }
+    return undefined;
   }
 
   private loopItems(s: Step, g: Graph): Item[] {
@@ -613,6 +637,7 @@ class Runner {
         argv: spec.argv,
         cwd: spec.cwd,
         env: spec.env,
+        onLine: (stream, line) => this.emit({ type: "output", step: display, stream, line: this.mask(line) }),
         ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
         signal,
         ...(runtime ? { onStop: () => void runQuietly([runtime, "kill", containerName]) } : {}),
@@ -742,6 +767,25 @@ class Runner {
 }
 
 class StepStartError extends Error {}
+
+/**
+ * On the host, instances that declare the same output path take turns (see the path locks):
+ * one line per fanned-out step whose items would otherwise run at once.
+ */
+export function sharedOutputPaths(ir: WorkflowIR): string[] {
+  const out: string[] = [];
+  const walk = (steps: readonly Step[]) => {
+    for (const s of steps) {
+      if (s.kind === "while") walk(s.body);
+      if (!s.loop || s.loop.parallelism === 1 || (s.loop.kind === "items" && s.loop.items.length < 2)) continue;
+      const paths = (s.outputs ?? []).map((o) => o.path).filter((p): p is string => p !== undefined);
+      if (paths.length) out.push(`items of "${s.name}" write ${paths.join(", ")}: they run one at a time (a shared path on this machine; see src/run/README.md)`);
+    }
+  };
+  walk(ir.steps);
+  walk(ir.onExit ?? []);
+  return out;
+}
 
 function runtimeOf(o: RunOptions): string | undefined {
   return o.container === "none" ? undefined : o.container.runtime;

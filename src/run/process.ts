@@ -17,6 +17,8 @@ export interface ProcessSpec {
   readonly onSpawn?: (stop: () => void) => void;
   /** Extra clean-up when stopping (e.g. `docker rm -f` for a container). */
   readonly onStop?: () => void;
+  /** Called with each complete line the process writes (the last one at exit, even without a newline). */
+  readonly onLine?: (stream: "stdout" | "stderr", line: string) => void;
 }
 
 export interface ProcessResult {
@@ -67,13 +69,16 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     const err: Buffer[] = [];
     let outLen = 0;
     let errLen = 0;
+    const lines = spec.onLine ? { stdout: lineSplitter("stdout", spec.onLine), stderr: lineSplitter("stderr", spec.onLine) } : undefined;
     child.stdout.on("data", (b: Buffer) => {
       if (outLen < MAX_CAPTURE) out.push(b);
       outLen += b.length;
+      lines?.stdout.push(b);
     });
     child.stderr.on("data", (b: Buffer) => {
       if (errLen < MAX_CAPTURE) err.push(b);
       errLen += b.length;
+      lines?.stderr.push(b);
     });
     let timedOut = false;
     let aborted = false;
@@ -110,6 +115,8 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
     });
     child.on("close", () => {
+      lines?.stdout.end();
+      lines?.stderr.end();
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       spec.signal?.removeEventListener("abort", onAbort);
@@ -123,4 +130,26 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       });
     });
   });
+}
+
+/** Cuts a byte stream into lines (UTF-8 safe across chunks); `end` flushes a last partial line. */
+function lineSplitter(stream: "stdout" | "stderr", onLine: (stream: "stdout" | "stderr", line: string) => void) {
+  const decoder = new TextDecoder();
+  let pending = "";
+  const emit = (text: string) => {
+    pending += text;
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      onLine(stream, pending.slice(0, nl).replace(/\r$/, ""));
+      pending = pending.slice(nl + 1);
+    }
+  };
+  return {
+    push: (b: Buffer) => emit(decoder.decode(b, { stream: true })),
+    end: () => {
+      emit(decoder.decode());
+      if (pending !== "") onLine(stream, pending.replace(/\r$/, ""));
+      pending = "";
+    },
+  };
 }

@@ -1,7 +1,9 @@
 /**
  * Showing a run as it goes: plain lines (`[12.3s] step build: succeeded`) for logs and
  * pipes, or a live view on a terminal: the same lines scroll above a footer listing the
- * running steps with their elapsed time and the counts so far.
+ * running steps with their elapsed time and the counts so far. What steps write shows as
+ * it comes, prefixed with the step's name as docker compose does (`build    | line`),
+ * unless `quiet`; a failed step then shows the end of its output instead.
  */
 import type { RunEvent } from "./interpreter.js";
 import type { RunRecord } from "./record.js";
@@ -32,8 +34,23 @@ function cut(line: string, width: number): string {
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
-function lineFor(e: RunEvent): string[] {
+export interface ProgressOptions {
+  live: boolean;
+  /** Hide what steps write (a failed step still shows the end of its output). */
+  quiet?: boolean;
+  /** Width of the step-name column before `|`: the longest step name, so the bars line up. */
+  nameWidth?: number;
+  now?: () => number;
+  columns?: number;
+}
+
+/** `showLog`: print a failed step's log tail (its output was not already shown as it came). */
+function lineFor(e: RunEvent, showLog: (step: string) => boolean): string[] {
   switch (e.type) {
+    case "notice":
+      return e.lines.map((l) => `couler: ${l}`);
+    case "output":
+      return [];
     case "skipped-features":
       return ["couler: this local run does not honour:", ...e.lines.map((l) => `  - ${l}`)];
     case "start":
@@ -43,7 +60,7 @@ function lineFor(e: RunEvent): string[] {
     case "end": {
       const what = e.status === "failed" && e.errored ? "failed (error)" : e.daemon ? "running in the background" : e.status;
       const out = [`step ${e.step}: ${what}${e.items !== undefined ? ` (${e.items} item${e.items === 1 ? "" : "s"})` : ""}${e.message && !e.daemon ? `: ${e.message}` : ""}`];
-      if (e.log) for (const l of e.log.split("\n")) out.push(`    | ${l}`);
+      if (e.log && showLog(e.step)) for (const l of e.log.split("\n")) out.push(`    | ${l}`);
       return out;
     }
     case "phase":
@@ -67,15 +84,29 @@ function summary(r: RunRecord, elapsed: number): string {
  * const rec = await runWorkflow(ir, opts, p.onEvent); p.finish(rec);
  * ```
  */
-export function progress(write: (text: string) => void, opts: { live: boolean; now?: () => number; columns?: number }): Progress {
+export function progress(write: (text: string) => void, opts: ProgressOptions): Progress {
   const now = opts.now ?? Date.now;
   const t0 = now();
+  const quiet = opts.quiet === true;
   const stamp = () => `[${secs(now() - t0)}]`;
+  let nameWidth = opts.nameWidth ?? 0;
+  // Steps whose output was shown as it came: their failure needs no log tail.
+  const shown = new Set<string>();
+  const showLog = (step: string) => quiet || !shown.has(step);
+  const prefixed = (e: { step: string; line: string }) => {
+    shown.add(e.step);
+    nameWidth = Math.max(nameWidth, e.step.length);
+    return `${e.step.padEnd(nameWidth)} | ${e.line}\n`;
+  };
   if (!opts.live) {
     return {
       onEvent: (e) => {
-        const lines = lineFor(e);
-        if (e.type === "skipped-features") write(`${lines.join("\n")}\n`);
+        if (e.type === "output") {
+          if (!quiet) write(prefixed(e));
+          return;
+        }
+        const lines = lineFor(e, showLog);
+        if (e.type === "skipped-features" || e.type === "notice") write(`${lines.join("\n")}\n`);
         else write(lines.map((l, i) => (i === 0 ? `${stamp()} ${l}` : l)).join("\n") + "\n");
       },
       finish: (r) => write(`${summary(r, now() - t0)}\n`),
@@ -113,6 +144,16 @@ export function progress(write: (text: string) => void, opts: { live: boolean; n
     });
   return {
     onEvent: (e) => {
+      if (e.type === "output") {
+        if (quiet) return;
+        clear();
+        // Only the footer must fit the terminal: a long output line may wrap above it.
+        shown.add(e.step);
+        nameWidth = Math.max(nameWidth, e.step.length);
+        write(`\x1b[2m${e.step.padEnd(nameWidth)} |\x1b[0m ${e.line}\n`);
+        draw();
+        return;
+      }
       if (e.type === "start") running.set(e.step, now());
       if (e.type === "end") {
         running.delete(e.step);
@@ -121,8 +162,9 @@ export function progress(write: (text: string) => void, opts: { live: boolean; n
       clear();
       // Starts are visible in the footer; only outcomes scroll.
       if (e.type !== "start") {
-        const lines = lineFor(e);
-        write(lines.map((l, i) => (i === 0 && e.type !== "skipped-features" ? `${stamp()} ${color(l)}` : l)).join("\n") + "\n");
+        const lines = lineFor(e, showLog);
+        const bare = e.type === "skipped-features" || e.type === "notice";
+        write(lines.map((l, i) => (i === 0 && !bare ? `${stamp()} ${color(l)}` : l)).join("\n") + "\n");
       }
       draw();
     },
