@@ -152,7 +152,8 @@ ${body}
   runContainer({ stepName: "report", image: "alpine", command: ["echo", heads!.result] });`);
     assert.equal(warn.code, 0, warn.stderr);
     assert.equal(
-      warn.stderr.split("\n").filter((l) => !l.startsWith("wrote ")).join("\n"),
+      // (the target's own warnings about how it ends such a run are tested with the backend)
+      warn.stderr.split("\n").filter((l) => !l.startsWith("wrote ") && !l.includes("(target ")).join("\n"),
       `flows/m.ts:7:3: warning: step "report" uses the result of "heads", which is skipped when its condition is false, and then has none; put "report" under the same when(), or read the value only in the branch that produced it\n`,
     );
   });
