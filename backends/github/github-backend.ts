@@ -11,12 +11,13 @@
  */
 import type { Backend, CompileContext, OutputFile } from "../backend.js";
 import type { Capabilities } from "../../src/ir/features.js";
-import { buildGraph, depAtoms, isPlainAnd, isPodStep, parentsOf, producersOf, refsOfStep, refsOfValue, topoOrder, valuesOfCondition } from "../../src/ir/graph.js";
+import { isPodStep, parentsOf, producersOf, refsOfStep, refsOfValue, valuesOfCondition } from "../../src/ir/graph.js";
 import type { Condition, ContainerStep, Depends, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
 import { NameTable, type NameRule } from "../common/names.js";
 import { toYaml } from "../common/yaml.js";
 import { shortestCronGap } from "./cron.js";
 import { caseless, property, stringLiteral, templateText, wrap } from "./expressions.js";
+import { FAILED_OUTPUT, JobStarts, type OrderingHost } from "./ordering.js";
 import { EMIT_HEX_FN, EMIT_OUTPUT_FN, heredocDelimiter, plainWord } from "./shell.js";
 
 /** Actions the generated workflows use, pinned to a major version. */
@@ -202,9 +203,11 @@ class GithubCompiler {
   private readonly ids: NameTable;
   private readonly plans = new Map<string, JobPlan>();
   private readonly mainNames: string[];
-  /** How each main job decides to start (see `ordering`). */
-  private readonly mode = new Map<string, "default" | "noFailure" | "explicit">();
-  private readonly ancestors = new Map<string, Set<string>>();
+  /** Start rules of the main jobs and of the exit-handler jobs (see ordering.ts). */
+  private mainStarts!: JobStarts;
+  private exitStarts!: JobStarts;
+  /** Each step's job-level condition, made once (making it may warn). */
+  private readonly whenTexts = new Map<string, string | undefined>();
   /**
    * `step\0output` (`step\0` for stdout) → the job output holding that value in hex, for
    * conditions that compare it: GitHub's `==` ignores case, hex digits have none to ignore.
@@ -254,6 +257,7 @@ class GithubCompiler {
       const keys = new Map<string, string>();
       const table = new NameTable(OUTPUT_NAME, this.ctx.diagnostics);
       table.reserve("result", "the step's standard output (result)");
+      table.reserve(FAILED_OUTPUT, "the job's own failure marker");
       for (const o of s.outputs ?? []) keys.set(o.name, table.add(o.name, o.loc));
       keys.set("", "result");
       this.plans.set(s.name, { step: s, id: this.ids.add(s.name, s.loc), scope: mainSet.has(s) ? "main" : "onExit", keys });
@@ -308,37 +312,39 @@ class GithubCompiler {
 
   // ------------------------------------------------------------------ graph facts
 
-  /**
-   * Picks each main job's start rule. The IR's default edge accepts a parent that succeeded,
-   * was skipped, or was omitted; only a failure blocks it. A failure that no step waits for
-   * fails the run, and then which jobs still start is the engine's policy: here, none below
-   * it (as in Argo's fail-fast), whenever that keeps the IR's meaning for handled failures.
-   * - `explicit`: a job with status edges, or below a step whose failure some step waits for
-   *   (other than its parent): each parent's `needs.<id>.result` is checked (`depExpr`).
-   * - `noFailure`: only default edges, below a step that can end skipped or omitted:
-   *   `!failure() && !cancelled()` (`failure()` is true when any ancestor job failed).
-   * - `default`: nothing upstream can end skipped or omitted: GitHub's own `success()`.
-   */
   private analyseMain(): void {
-    const steps = this.wf.steps;
-    const g = buildGraph(steps);
-    const handled = new Set<string>();
-    for (const s of steps) if (!isPlainAnd(s.depends)) for (const a of depAtoms(s.depends)) handled.add(a.step);
-    const canSkip = new Set<string>();
-    for (const name of topoOrder(steps, g)) {
-      const s = g.byName.get(name)!;
-      const parents = g.parents.get(name) ?? [];
-      const anc = new Set<string>();
-      for (const p of parents) {
-        anc.add(p);
-        for (const a of this.ancestors.get(p) ?? []) anc.add(a);
-      }
-      this.ancestors.set(name, anc);
-      const handledAbove = [...anc].some((a) => handled.has(a) && !parents.includes(a));
-      const mode = !isPlainAnd(s.depends) || handledAbove ? "explicit" : [...anc].some((a) => canSkip.has(a)) ? "noFailure" : "default";
-      this.mode.set(name, mode);
-      if ((s.when && !this.itemCondition(s)) || s.loop?.kind === "from" || mode === "explicit") canSkip.add(name);
-    }
+    const host: OrderingHost = {
+      idOf: (step) => this.plans.get(step)!.id,
+      outputJobsOf: (step) => {
+        const p = this.plans.get(step)!;
+        return p.collector ? [p.collector, p.id] : [p.id];
+      },
+      whenOf: (s) => this.whenText(s),
+      guardOf: (s) => this.guardText(s),
+      approximate: (s, _what, parent) =>
+        this.warn("approximated", `step "${s.name}": GitHub has no separate "errored" state; ${parent}.Errored is read as a failure`, s.loc),
+      refuse: (s, status, parent) =>
+        status === "Daemoned"
+          ? this.error("unsupported", `step "${s.name}" waits for ${parent}.Daemoned; GitHub Actions has no daemon steps`, s.loc)
+          : this.error("unsupported", `step "${s.name}" waits for ${parent}.${status}; a GitHub matrix job reports one result for all its instances`, s.loc),
+    };
+    this.mainStarts = new JobStarts(this.wf.steps, host);
+    this.exitStarts = new JobStarts(this.wf.onExit ?? [], host);
+  }
+
+  /** A step's job-level condition (not one on the loop item, which is checked per matrix instance). */
+  private whenText(s: Step): string | undefined {
+    if (!this.whenTexts.has(s.name)) this.whenTexts.set(s.name, s.when && !this.itemCondition(s) ? this.conditionExpr(s.when, s) : undefined);
+    return this.whenTexts.get(s.name);
+  }
+
+  /** An empty run-time list would fail the matrix: the job is skipped instead (and counts as succeeded). */
+  private guardText(s: Step): string | undefined {
+    return s.loop?.kind === "from" ? `toJSON(fromJSON(${this.refExpr(s.loop.source, s)})) != '[]'` : undefined;
+  }
+
+  private startsOf(plan: JobPlan): JobStarts {
+    return plan.scope === "main" ? this.mainStarts : this.exitStarts;
   }
 
   /** A single result/output reference of a step that is not fanned out: its text can be compared exactly in hex. */
@@ -629,75 +635,27 @@ class GithubCompiler {
       // a consumer of a collector still checks the producer's own result
       if (p.collector) jobNeeds.add(p.id);
     }
-    const when = s.when && !this.itemCondition(s) ? this.conditionExpr(s.when, s) : undefined;
-    const guard = s.loop?.kind === "from" ? `toJSON(fromJSON(${this.refExpr(s.loop.source, s)})) != '[]'` : undefined;
+    const when = this.whenText(s);
+    const guard = this.guardText(s);
+    const starts = this.startsOf(plan);
     if (plan.scope === "onExit") {
       for (const n of this.mainNames) jobNeeds.add(this.plans.get(n)!.id);
       cond.push("always()");
-      if (s.depends) cond.push(this.depExpr(s.depends, s));
-    } else {
-      const mode = this.mode.get(s.name);
-      if (mode === "explicit") {
-        cond.push("!cancelled()");
-        if (s.depends) cond.push(this.depExpr(s.depends, s));
-      } else if (s.depends && (mode === "noFailure" || when !== undefined || guard !== undefined)) cond.push("!failure()", "!cancelled()");
-      else if (when !== undefined || guard !== undefined) cond.push("!cancelled()");
-    }
+      if (s.depends) {
+        const rule = starts.startRule(s);
+        for (const n of rule.needs) jobNeeds.add(n);
+        if (rule.text !== "true") cond.push(rule.text);
+      }
+    } else if (!starts.isDefault(s)) {
+      const rule = starts.startRule(s);
+      for (const n of rule.needs) jobNeeds.add(n);
+      cond.push("!cancelled()");
+      if (rule.text !== "true") cond.push(rule.text);
+    } else if (s.depends && (when !== undefined || guard !== undefined)) cond.push("!failure()", "!cancelled()");
+    else if (when !== undefined || guard !== undefined) cond.push("!cancelled()");
     if (when !== undefined) cond.push(when);
     if (guard !== undefined) cond.push(guard);
     return { needs: [...jobNeeds].sort((a, b) => this.jobOrder.get(a)! - this.jobOrder.get(b)!), cond };
-  }
-
-  private depExpr(d: Depends, s: Step): string {
-    switch (d.kind) {
-      case "on": {
-        const p = this.plans.get(d.step)!;
-        const r = property("needs", p.id, "result");
-        const ok = `(${r} == 'success' || ${r} == 'skipped')`;
-        const failed = `(${r} == 'failure' || ${r} == 'cancelled')`;
-        switch (d.status) {
-          case "ok":
-            return ok;
-          case "succeeded":
-            return `${r} == 'success'`;
-          case "failed":
-            return failed;
-          case "errored":
-            this.warn("approximated", `step "${s.name}": GitHub has no separate "errored" state; ${d.step}.Errored is read as a failure`, s.loc);
-            return failed;
-          case "skipped":
-          case "omitted":
-            this.warn(
-              "approximated",
-              `step "${s.name}": GitHub reports both "skipped" and "omitted" as skipped; ${d.step}.${d.status === "skipped" ? "Skipped" : "Omitted"} matches either`,
-              s.loc,
-            );
-            return `${r} == 'skipped'`;
-          case "any":
-            return "true";
-          case "daemoned":
-            this.error("unsupported", `step "${s.name}" waits for ${d.step}.Daemoned; GitHub Actions has no daemon steps`, s.loc);
-            return "false";
-          case "anySucceeded":
-          case "allFailed":
-            if (p.step.loop) {
-              this.error(
-                "unsupported",
-                `step "${s.name}" waits for ${d.step}.${d.status === "anySucceeded" ? "AnySucceeded" : "AllFailed"}; a GitHub matrix job reports one result for all its instances`,
-                s.loc,
-              );
-              return "false";
-            }
-            return d.status === "anySucceeded" ? `${r} == 'success'` : failed;
-        }
-        return "false";
-      }
-      case "not":
-        return `!(${this.depExpr(d.of, s)})`;
-      case "and":
-      case "or":
-        return `(${d.of.map((x) => this.depExpr(x, s)).join(d.kind === "and" ? " && " : " || ")})`;
-    }
   }
 
   // ------------------------------------------------------------------ jobs
@@ -776,6 +734,14 @@ class GithubCompiler {
       }
     }
     for (const st of this.outputArtifactSteps(s, plan)) add(st);
+    if (this.startsOf(plan).handled.has(s.name)) {
+      // Some step runs on this one's failure, so its failure must not fail the run (the IR's
+      // final status rule): continue-on-error makes GitHub report the job as `success`
+      // (actions/runner#1161), so the job also says it failed in an output its dependents read.
+      job["continue-on-error"] = true;
+      steps.push({ id: "couler-status", name: "report failure", if: wrap("!success()"), shell: "sh", run: `echo "failed=true" >> "$GITHUB_OUTPUT"\n` });
+      job.outputs = { ...((job.outputs as Json | undefined) ?? {}), [FAILED_OUTPUT]: wrap("steps.couler-status.outputs.failed") };
+    }
     job.steps = steps;
     this.checkExpressions(job, `step "${s.name}"`, s.loc);
     return job;
@@ -941,7 +907,16 @@ class GithubCompiler {
           this.error("unsupported", `step "${s.name}": retry backoff factor ${b.factor} is not a whole number, which the emulated retry loop needs`, s.loc);
         }
         const delay = b ? Math.ceil(b.duration) : 0;
+        const max = b?.maxDuration !== undefined ? Math.ceil(b.maxDuration) : undefined;
+        if (max !== undefined) {
+          this.warn(
+            "approximated",
+            `step "${s.name}": the retry window (maxDuration ${b!.maxDuration}s from the first attempt's start) is measured in whole seconds by the emulated retry loop`,
+            s.loc,
+          );
+        }
         lines.push(
+          ...(max !== undefined ? ["couler_start=$(date +%s)"] : []),
           "couler_try=0",
           `couler_delay=${delay}`,
           "while :; do",
@@ -950,11 +925,22 @@ class GithubCompiler {
           '  if [ "$couler_rc" -eq 0 ]; then break; fi',
           "  couler_try=$((couler_try + 1))",
           `  if [ "$couler_try" -gt ${retry.limit} ]; then exit "$couler_rc"; fi`,
+        );
+        if (max !== undefined) {
+          // maxDuration is the whole retry window, from the first attempt's start (the IR's and
+          // Argo's meaning): no retry starts once it would begin past the window.
+          lines.push(
+            `  if [ $(($(date +%s) - couler_start + couler_delay)) -gt ${max} ]; then`,
+            `    echo "couler: attempt $couler_try failed with exit code $couler_rc; no more retries: the backoff maxDuration of ${max}s was reached" >&2`,
+            '    exit "$couler_rc"',
+            "  fi",
+          );
+        }
+        lines.push(
           `  echo "couler: attempt $couler_try of ${retry.limit + 1} failed with exit code $couler_rc; retrying in \${couler_delay}s" >&2`,
           '  sleep "$couler_delay"',
         );
         if (b?.factor !== undefined) lines.push(`  couler_delay=$((couler_delay * ${Math.round(b.factor)}))`);
-        if (b?.maxDuration !== undefined) lines.push(`  if [ "$couler_delay" -gt ${Math.ceil(b.maxDuration)} ]; then couler_delay=${Math.ceil(b.maxDuration)}; fi`);
         lines.push("done");
       } else lines.push(attempt);
     }

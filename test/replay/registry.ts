@@ -3,6 +3,7 @@
  * and runs that engine's emitted files the way the engine does; its README section and its
  * code cite the engine source each rule follows.
  */
+import { githubReplay } from "./github/replay.js";
 import type { Replay } from "./outcome.js";
 
-export const REPLAYS: readonly Replay[] = [];
+export const REPLAYS: readonly Replay[] = [githubReplay];
