@@ -16,18 +16,18 @@ import { NameTable } from "../common/names.js";
 import { toYaml } from "../common/yaml.js";
 import { cacheRestoreSteps, cacheSaveSteps, collectorJob, inputArtifactSteps, outputArtifactSteps } from "./artifacts.js";
 import { capabilities } from "./capabilities.js";
-import { shortestCronGap } from "./cron.js";
 import { container, runnerValue } from "./docker.js";
 import { caseless, property, stringLiteral, templateText, wrap } from "./expressions.js";
-import { ACTIONS, type Host, type JobPlan, type Json, type PodStep } from "./host.js";
-import { IDENT, JOB_ID, MAX_EXPRESSION, MAX_FILE_BYTES, MAX_MATRIX, OUTPUT_NAME, PERMISSION_SCOPES, expressionLength, githubSecretName } from "./names.js";
+import { ACTIONS, type Host, type WorkflowHost, type JobPlan, type Json, type PodStep } from "./host.js";
+import { JOB_ID, MAX_EXPRESSION, MAX_FILE_BYTES, MAX_MATRIX, OUTPUT_NAME, expressionLength, githubSecretName } from "./names.js";
 import { FAILED_OUTPUT, JobStarts, type OrderingHost } from "./ordering.js";
 import { outputsStep, runStep } from "./steps.js";
+import { concurrency as concurrencyOf, permissions as permissionsOf, triggers } from "./triggers.js";
 
 export { ACTIONS } from "./host.js";
 export { expressionLength, githubSecretName } from "./names.js";
 
-class GithubCompiler implements Host {
+class GithubCompiler implements Host, WorkflowHost {
   private readonly ids: NameTable;
   readonly plans = new Map<string, JobPlan>();
   private readonly mainNames: string[];
@@ -49,13 +49,13 @@ class GithubCompiler implements Host {
   private readonly outputsRead = new Set<string>();
   private readonly secretNames = new Map<string, string>();
   private readonly secretOwner = new Map<string, string>();
-  private readonly scheduled: boolean;
+  readonly scheduled: boolean;
   readonly runsOn: string | string[];
   private readonly wfTimeoutMinutes: number | undefined;
 
   constructor(
-    private readonly wf: WorkflowIR,
-    private readonly ctx: CompileContext,
+    readonly wf: WorkflowIR,
+    readonly ctx: CompileContext,
   ) {
     this.ids = new NameTable(JOB_ID, ctx.diagnostics);
     this.mainNames = wf.steps.map((s) => s.name);
@@ -116,10 +116,10 @@ class GithubCompiler implements Host {
 
     // The workflow's `name` takes no expressions either.
     const doc: Json = { name: wf.name.split("${{").join("$ {{") };
-    doc.on = this.triggers();
-    const permissions = this.permissions();
+    doc.on = triggers(this);
+    const permissions = permissionsOf(this);
     if (permissions !== undefined) doc.permissions = permissions;
-    const concurrency = this.concurrency();
+    const concurrency = concurrencyOf(this);
     if (concurrency) doc.concurrency = concurrency;
     const jobs: Json = {};
     for (const s of all) {
@@ -219,64 +219,7 @@ class GithubCompiler implements Host {
 
   // ------------------------------------------------------------------ workflow level
 
-  private triggers(): Json {
-    const wf = this.wf;
-    const inputs: Json = {};
-    for (const p of wf.params) {
-      if (!IDENT.test(p.name)) {
-        this.error("invalid-name", `parameter "${p.name}" is not a valid GitHub input id (letters, digits, _ and -, not starting with a digit or -)`, p.loc);
-        continue;
-      }
-      const input: Json = {};
-      // GitHub allows no expression at all in these two fields, so `${{` has no inert spelling there.
-      if (p.description !== undefined) {
-        if (p.description.includes("${{")) {
-          this.warn("approximated", `parameter "${p.name}": its description contains "\${{", which GitHub refuses there; it is written as "$ {{"`, p.loc);
-        }
-        input.description = p.description.split("${{").join("$ {{");
-      }
-      input.type = "string";
-      if (p.default !== undefined) {
-        if (p.default.includes("${{")) {
-          this.error("unsupported", `parameter "${p.name}": its default contains "\${{", which GitHub refuses in an input default (no expression and no escape is allowed there)`, p.loc);
-        }
-        input.default = p.default;
-      } else input.required = true;
-      if (this.scheduled && p.default === undefined) {
-        this.error("missing-default", `parameter "${p.name}" has no default, and a scheduled run has no inputs: give it a default`, p.loc);
-      }
-      inputs[p.name] = input;
-    }
-    if (wf.params.length > 25) this.warn("too-many-inputs", `${wf.params.length} parameters; GitHub accepts at most 25 workflow_dispatch inputs`, wf.loc);
-    const on: Json = {};
-    on.workflow_dispatch = wf.params.length ? { inputs } : {};
-    if (wf.config.reusable) {
-      const call: Json = {};
-      if (wf.params.length) call.inputs = inputs;
-      const secrets: Json = {};
-      for (const name of this.allSecretNames()) secrets[name] = { required: true };
-      if (Object.keys(secrets).length) call.secrets = secrets;
-      on.workflow_call = call;
-    }
-    const cron = wf.config.cron;
-    if (cron) {
-      const gap = shortestCronGap(cron.schedule);
-      if (gap === undefined) this.error("invalid-cron", `cron schedule "${cron.schedule}" is not a 5-field cron line GitHub can read`, wf.loc);
-      else if (gap < 5) this.error("cron-too-frequent", `cron schedule "${cron.schedule}" runs every ${gap} minute(s); GitHub runs schedules at most every 5 minutes`, wf.loc);
-      if (cron.timezone !== undefined && !["UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z"].includes(cron.timezone)) {
-        this.warn("cron-timezone", `GitHub schedules are in UTC only: "${cron.schedule}" runs in UTC, not ${cron.timezone}; shift the hours yourself`, wf.loc);
-      }
-      if (cron.startingDeadlineSeconds !== undefined) this.warn("dropped", "GitHub has no starting deadline for scheduled runs (startingDeadlineSeconds is not written)", wf.loc);
-      if (cron.successfulJobsHistoryLimit !== undefined || cron.failedJobsHistoryLimit !== undefined) {
-        this.warn("dropped", "GitHub keeps run history for the repository's retention period (the history limits are not written)", wf.loc);
-      }
-      if (cron.suspend) this.warn("cron-suspended", "the schedule is suspended, so no schedule trigger is written (manual runs only)", wf.loc);
-      else on.schedule = [{ cron: cron.schedule.trim() }];
-    }
-    return on;
-  }
-
-  private allSecretNames(): string[] {
+  allSecretNames(): string[] {
     const names = new Set<string>();
     for (const s of [...this.wf.steps, ...(this.wf.onExit ?? [])]) {
       if (isPodStep(s)) for (const e of s.secretEnv ?? []) names.add(this.secretName(e.secret, e.key, s.loc));
@@ -294,45 +237,6 @@ class GithubCompiler implements Host {
     this.secretOwner.set(n, `secret "${secret}" key "${key}"`);
     this.secretNames.set(k, n);
     return n;
-  }
-
-  private permissions(): unknown {
-    const raw = (this.ctx.options.permissions ?? "contents:read").trim();
-    if (raw === "read-all" || raw === "write-all") return raw;
-    if (raw === "none" || raw === "") return {};
-    const out: Json = {};
-    for (const part of raw.split(",")) {
-      const m = /^\s*([a-z-]+)\s*:\s*(read|write|none)\s*$/.exec(part);
-      if (!m || !PERMISSION_SCOPES.includes(m[1]!)) {
-        this.error("invalid-option", `--github-permissions: "${part.trim()}" is not scope:read|write|none with a GitHub permission scope (${PERMISSION_SCOPES.join(", ")})`, this.wf.loc);
-        continue;
-      }
-      out[m[1]!] = m[2];
-    }
-    return out;
-  }
-
-  private concurrency(): Json | undefined {
-    const group = this.ctx.options.concurrency;
-    const cancel = this.ctx.options["cancel-in-progress"] === "true";
-    const policy = this.wf.config.cron?.concurrencyPolicy;
-    if (group !== undefined && group !== "") {
-      if (policy !== undefined && policy !== "Allow") {
-        this.warn("overridden", `the concurrency option replaces the schedule's concurrencyPolicy ${policy}`, this.wf.loc);
-      }
-      return { group: templateText(group), "cancel-in-progress": cancel };
-    }
-    if (cancel) this.warn("ignored", "--github-cancel-in-progress true has no effect without --github-concurrency", this.wf.loc);
-    if (policy === "Replace") return { group: wrap("github.workflow"), "cancel-in-progress": true };
-    if (policy === "Forbid") {
-      this.warn(
-        "approximated",
-        "concurrencyPolicy Forbid becomes a concurrency group: a new run waits for the running one (at most one waits) instead of being skipped",
-        this.wf.loc,
-      );
-      return { group: wrap("github.workflow"), "cancel-in-progress": false };
-    }
-    return undefined;
   }
 
   // ------------------------------------------------------------------ values

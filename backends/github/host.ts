@@ -3,7 +3,8 @@
  * services (diagnostics, values as templates, secret names) that the step and artifact
  * builders use.
  */
-import type { ContainerStep, Loc, ScriptStep, Step, Value } from "../../src/ir/types.js";
+import type { CompileContext } from "../backend.js";
+import type { ContainerStep, Loc, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
 
 export type Json = Record<string, unknown>;
 export type PodStep = ContainerStep | ScriptStep;
@@ -39,4 +40,16 @@ export interface Host {
   readonly plans: ReadonlyMap<string, JobPlan>;
   /** The default `runs-on`. */
   readonly runsOn: string | string[];
+}
+
+/** What the workflow-level builders (triggers.ts) read. */
+export interface WorkflowHost {
+  readonly wf: WorkflowIR;
+  readonly ctx: CompileContext;
+  /** A schedule that is not suspended: runs without inputs. */
+  readonly scheduled: boolean;
+  error(code: string, message: string, loc: Loc): void;
+  warn(code: string, message: string, loc: Loc): void;
+  /** Every repository secret the workflow reads, sorted. */
+  allSecretNames(): string[];
 }
