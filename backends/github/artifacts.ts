@@ -168,7 +168,8 @@ export function collectorJob(h: Host, plan: JobPlan): Json {
   return {
     needs: [plan.id],
     // an exit handler's fan-in still runs when the run was cancelled, like the handler itself
-    if: wrap(`${plan.scope === "onExit" ? "always()" : "!cancelled()"} && ${r} == 'success'`),
+    // also after a skipped fan-out (an empty run-time list): its readers get `[]`, as in the IR
+    if: wrap(`${plan.scope === "onExit" ? "always()" : "!cancelled()"} && (${r} == 'success' || ${r} == 'skipped')`),
     "runs-on": h.runsOn,
     outputs,
     steps: [

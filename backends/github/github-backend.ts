@@ -113,6 +113,7 @@ class GithubCompiler implements Host, WorkflowHost {
     }
     if (this.ctx.options.compare === "exact") this.planHexOutputs(all);
     this.analyseMain();
+    this.checkSkippedReads(all);
 
     // The workflow's `name` takes no expressions either.
     const doc: Json = { name: wf.name.split("${{").join("$ {{") };
@@ -158,6 +159,28 @@ class GithubCompiler implements Host, WorkflowHost {
     };
     this.mainStarts = new JobStarts(this.wf.steps, host);
     this.exitStarts = new JobStarts(this.wf.onExit ?? [], host);
+  }
+
+  /**
+   * A step that reads the result or an output of a step its own condition may skip: `couler run`
+   * fails the reader as errored (the value does not exist), GitHub gives it empty text.
+   */
+  private checkSkippedReads(all: readonly Step[]): void {
+    for (const s of all) {
+      const seen = new Set<string>();
+      for (const r of refsOfStep(s)) {
+        if ((r.kind !== "result" && r.kind !== "output") || seen.has(r.step)) continue;
+        seen.add(r.step);
+        const p = this.plans.get(r.step)?.step;
+        if (p && this.whenText(p) !== undefined) {
+          this.warn(
+            "approximated",
+            `step "${s.name}" reads an output of "${p.name}", which its condition may skip: on GitHub a skipped job's outputs read as empty text, where the IR fails "${s.name}" as errored`,
+            s.loc,
+          );
+        }
+      }
+    }
   }
 
   /** A step's job-level condition (not one on the loop item, which is checked per matrix instance). */

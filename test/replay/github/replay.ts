@@ -29,6 +29,8 @@
  * function, `needs.<id>.result`, `needs.<id>.outputs.couler_failed`) is false, else skipped when
  * its condition is false, else (only the empty-list guard was false) succeeded with no items.
  */
+import { accessSync, constants, statSync } from "node:fs";
+import { join } from "node:path";
 import YAML from "yaml";
 import type { OutputFile } from "../../../backends/backend.js";
 import { githubSecretName } from "../../../backends/github/github-backend.js";
@@ -44,11 +46,13 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 const FAILED = "couler_failed";
 
-interface Finished {
+export interface Finished {
   readonly result: Result;
   readonly outputs: Record<string, string>;
   /** How the `if:` decided, for a skipped job. */
   readonly skippedAs?: OutcomeStatus;
+  /** How many matrix instances a skipped job would have had (a static matrix). */
+  readonly skippedItems?: number;
   readonly instances: readonly JobRun[];
 }
 
@@ -72,6 +76,9 @@ const RESULT_WORDS = new Set(["success", "failure", "cancelled", "skipped", "tru
  * condition on the workflow status.
  */
 function isStartPart(e: unknown): boolean {
+  // a start rule that can never hold is written as `false` (a condition is always a comparison)
+  const lit = (e as Obj).literal;
+  if (lit && lit.kind === 3 && lit.value === false) return true;
   let start = false;
   let words = false;
   walk(e, (n) => {
@@ -109,7 +116,7 @@ function combos(matrix: unknown): Obj[] {
   return out;
 }
 
-async function runWorkflowFile(doc: Obj, ctx: ReplayContext, secrets: Record<string, string>): Promise<{ jobs: Map<string, Finished>; failed: boolean }> {
+export async function runWorkflowFile(doc: Obj, ctx: ReplayContext, secrets: Record<string, string>): Promise<{ jobs: Map<string, Finished>; failed: boolean }> {
   const jobs: Obj = doc.jobs ?? {};
   const needsOf = (id: string): string[] => {
     const n = jobs[id].needs;
@@ -145,7 +152,16 @@ async function runWorkflowFile(doc: Obj, ctx: ReplayContext, secrets: Record<str
       const startFalse = parts.some((p) => isStartPart(p) && !holds(p, scope));
       const condFalse = parts.some((p) => !isStartPart(p) && !isGuard(p) && !holds(p, scope));
       const skippedAs: OutcomeStatus = startFalse ? "omitted" : condFalse ? "skipped" : "succeeded";
-      done.set(id, { result: "skipped", outputs: {}, skippedAs, instances: [] });
+      // a skipped job with a static matrix: each of its instances is skipped
+      let items: number | undefined;
+      if (skippedAs === "skipped" && job.strategy?.matrix !== undefined && typeof job.strategy.matrix !== "string") {
+        try {
+          items = combos(evalTree(job.strategy.matrix, scope)).length;
+        } catch {
+          items = undefined;
+        }
+      }
+      done.set(id, { result: "skipped", outputs: {}, skippedAs, instances: [], ...(items !== undefined ? { skippedItems: items } : {}) });
       continue;
     }
     const strategy: Obj = job.strategy ?? {};
@@ -195,6 +211,19 @@ async function runWorkflowFile(doc: Obj, ctx: ReplayContext, secrets: Record<str
   return { jobs: done, failed: [...done.values()].some((f) => f.result === "failure") };
 }
 
+/** Can a process start this command word (what `couler run --no-container` needs)? */
+function onPath(word: string, path: string): boolean {
+  const can = (f: string) => {
+    try {
+      accessSync(f, constants.X_OK);
+      return statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  };
+  return word.includes("/") ? can(word) : path.split(":").some((d) => d !== "" && can(join(d, word)));
+}
+
 /** Declared output files per job id, removed before the job starts (a fresh container). */
 const freshPaths = new Map<string, string[]>();
 
@@ -213,7 +242,13 @@ function outputsOf(step: Step, values: Readonly<Record<string, string>>, stdout:
 
 function outcomeOf(step: Step, f: Finished | undefined): StepOutcome {
   if (!f) return { status: "omitted" };
-  if (f.result === "skipped") return f.skippedAs === "succeeded" && step.loop ? { status: "succeeded", items: [] } : { status: f.skippedAs ?? "omitted" };
+  if (f.result === "skipped") {
+    if (f.skippedAs === "succeeded" && step.loop) return { status: "succeeded", items: [] };
+    if (f.skippedAs === "skipped" && step.loop && f.skippedItems !== undefined) {
+      return { status: "skipped", items: Array.from({ length: f.skippedItems }, () => ({ status: "skipped" as const })) };
+    }
+    return { status: f.skippedAs ?? "omitted" };
+  }
   const failed = f.result !== "success" || f.outputs[FAILED] === "true";
   if (step.loop) {
     const items: ItemOutcome[] = f.instances.map((r) => {
@@ -250,15 +285,29 @@ export const githubReplay: Replay = {
     const { jobs, failed } = await runWorkflowFile(doc, ctx, secrets);
     const section = (steps: readonly Step[]) => Object.fromEntries(steps.map((s) => [s.name, outcomeOf(s, jobs.get(jobOf.get(s.name) ?? ""))]));
     const onExit = section(ir.onExit ?? []);
-    // The IR's Error ("only steps that could not start") is read from the log: the run step's
-    // shell exits 127 (command not found) or 126 (not executable); GitHub itself says failure.
+    // The IR's Error (every unhandled failure is a step that could not run) has no GitHub
+    // counterpart (the run concludes `failure`); it is read from the job's log as the backend
+    // encodes it: the program's command word is not on PATH and the shell said 127 (command not
+    // found), or the program succeeded and the `outputs` step failed (a declared output file is
+    // missing).
+    const byJob = new Map([...jobOf].map(([step, id]) => [id, allSteps(ir).find((s) => s.name === step)!]));
     const mainJobs = new Set(ir.steps.map((s) => jobOf.get(s.name)));
     const mainFailed = [...jobs].filter(([id, f]) => mainJobs.has(id) && f.result === "failure");
-    const errored = (f: Finished) => f.instances.length > 0 && f.instances.every((r) => r.result === "success" || r.runCode === 126 || r.runCode === 127);
-    const status = !failed ? "Succeeded" : mainFailed.length && mainFailed.every(([, f]) => errored(f)) ? "Error" : "Failed";
+    const erroredRun = (step: Step | undefined, r: JobRun) => {
+      const word = step && (step.kind === "container" || step.kind === "script") ? step.command?.[0] : undefined;
+      const missing = typeof word === "string" && !onPath(word, ctx.env.PATH ?? "");
+      return (r.steps.run?.outcome === "failure" && r.runCode === 127 && missing) || (r.steps.run?.outcome === "success" && r.steps.outputs?.outcome === "failure");
+    };
+    const errored = (id: string, f: Finished) => f.instances.length > 0 && f.instances.every((r) => r.result === "success" || erroredRun(byJob.get(id), r));
+    const status = !failed ? "Succeeded" : mainFailed.length && mainFailed.every(([id, f]) => errored(id, f)) ? "Error" : "Failed";
     return { status, steps: section(ir.steps), ...(Object.keys(onExit).length ? { onExit } : {}) };
   },
   knownDifferences: [
+    {
+      match: /^(workflow: |(exit )?step "[^"]+"(\[\d+\])?: )\w+ by couler run, \w+ on github$/,
+      warning: /GitHub has no separate "errored" state/,
+      why: "an Errored edge reads as failed: a step that failed plainly starts what waits for Errored, and what follows changes with it",
+    },
     {
       match: /^step "[^"]+"\[\d+\]: skipped by couler run, succeeded on github$/,
       warning: /a condition on the loop item is checked inside each matrix job/,
