@@ -4,9 +4,11 @@
  * - A job is a step; a job `<step>-collect` (the fan-in collector) folds into its step.
  * - "After": `needs` (collectors stand for their step).
  * - Start formula: the job's `if:` split at its top-level `&&`. Status parts (`always()`,
- *   `!cancelled()`, `!failure()`, and parts reading only `needs.<job>.result`) make the start
- *   formula, evaluated by GitHub's rules with S = success, F = failure, K = skipped; no `if:`
- *   means `success()`. A part comparing `needs.*.result` with the workflow-status words
+ *   `!cancelled()`, `!failure()`, and parts reading only `needs.<job>.result` and
+ *   `needs.<job>.outputs.couler_failed`) make the start formula, evaluated by GitHub's rules with
+ *   S = success, F = failure (or, for a `continue-on-error` job, success with
+ *   `couler_failed == 'true'`), K = skipped; an `if:` without a status function means
+ *   `success() && (...)`, and job-level status functions look at every ancestor job. A part comparing `needs.*.result` with the workflow-status words
  *   ('Succeeded', 'Failed') is the exit handler's condition on the workflow status; the
  *   `toJSON(fromJSON(x)) != '[]'` part is the empty fan-out guard; any other part is the step's
  *   `when`. A `when` on the current item sits on the run step (`steps[].if`).

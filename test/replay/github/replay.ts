@@ -303,6 +303,13 @@ export const githubReplay: Replay = {
     return { status, steps: section(ir.steps), ...(Object.keys(onExit).length ? { onExit } : {}) };
   },
   knownDifferences: [
+    ...[
+      [/which its condition may skip/, "a skipped job's outputs read as empty text on GitHub, where the IR fails the reader as errored"],
+      [/GitHub compares text ignoring case/, "GitHub's == ignores case, so a condition may hold where the IR's does not"],
+      [/GitHub counts whole minutes/, "a step timeout becomes timeout-minutes, rounded up"],
+      [/timeout-minutes covers all attempts/, "with emulated retries one timeout covers every attempt"],
+      [/retry window .* whole seconds/, "the emulated retry window is measured in whole seconds"],
+    ].map(([warning, why]) => ({ match: /^(workflow: |(exit )?step "[^"]+"(\[\d+\])?:? )/, warning: warning as RegExp, why: why as string })),
     {
       match: /^(workflow: |(exit )?step "[^"]+"(\[\d+\])?: )\w+ by couler run, \w+ on github$/,
       warning: /GitHub has no separate "errored" state/,
