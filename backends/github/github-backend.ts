@@ -36,6 +36,7 @@ class GithubCompiler implements Host, WorkflowHost {
   private exitStarts!: JobStarts;
   /** Each step's job-level condition, made once (making it may warn). */
   private readonly whenTexts = new Map<string, string | undefined>();
+  private statusWarned = false;
   /**
    * `step\0output` (`step\0` for stdout) → the job output holding that value in hex, for
    * conditions that compare it: GitHub's `==` ignores case, hex digits have none to ignore.
@@ -305,6 +306,14 @@ class GithubCompiler implements Host, WorkflowHost {
     if (this.plans.get(s.name)!.scope !== "onExit") {
       this.error("unsupported", `step "${s.name}" reads the workflow status, which is only known in exit handlers`, s.loc);
       return "''";
+    }
+    if (!this.statusWarned) {
+      this.statusWarned = true;
+      this.warn(
+        "approximated",
+        `step "${s.name}" reads the workflow status: GitHub has no Error status, so a run whose only failures are steps that could not start (Error in the IR) reads Failed`,
+        s.loc,
+      );
     }
     const bad = this.mainNames.flatMap((n) => {
       const r = property("needs", this.plans.get(n)!.id, "result");

@@ -309,6 +309,7 @@ export const githubReplay: Replay = {
       [/GitHub counts whole minutes/, "a step timeout becomes timeout-minutes, rounded up"],
       [/timeout-minutes covers all attempts/, "with emulated retries one timeout covers every attempt"],
       [/retry window .* whole seconds/, "the emulated retry window is measured in whole seconds"],
+      [/GitHub has no Error status/, "an exit handler reads Failed where the IR's status is Error"],
     ].map(([warning, why]) => ({ match: /^(workflow: |(exit )?step "[^"]+"(\[\d+\])?:? )/, warning: warning as RegExp, why: why as string })),
     {
       match: /^(workflow: |(exit )?step "[^"]+"(\[\d+\])?: )\w+ by couler run, \w+ on github$/,
