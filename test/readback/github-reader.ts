@@ -198,6 +198,8 @@ function literals(e: GhExpr, out: unknown[] = []): unknown[] {
 function classify(e: GhExpr): "status" | "guard" | "workflow-status" | "condition" {
   const props = ghProps(e);
   if (e.kind === "bin" && e.op === "!=" && e.right.kind === "lit" && e.right.value === "[]" && e.left.kind === "call" && e.left.name === "toJSON") return "guard";
+  // a start rule that can never hold is written as `false` (a condition is always a comparison)
+  if (e.kind === "lit" && typeof e.value === "boolean") return "status";
   if (props.length === 0) return calls0(e) ? "status" : "condition";
   const onlyResults = props.every((p) => p[0] === "needs" && ((p[2] === "result" && p.length === 3) || (p[2] === "outputs" && p[3] === FAILED_OUTPUT && p.length === 4)));
   if (!onlyResults) return "condition";
