@@ -198,26 +198,30 @@ describe("github backend: ordering", () => {
     assert.equal(doc!.jobs.b.if, undefined);
   });
 
-  test("downstream of a conditional step: run unless something upstream failed", () => {
+  test("downstream of a conditional step: a skipped parent lets the step run, an omitted one does not", () => {
     const when = { kind: "compare" as const, op: "eq" as const, left: { kind: "param" as const, name: "p" }, right: "1" };
     const { doc } = compile(
       workflow([container("a", { when }), container("b", { depends: on("a") }), container("c", { depends: on("b") })], { params: [{ name: "p", default: "1", loc }] }),
     );
     assert.equal(doc!.jobs.a.if, "${{ !cancelled() && inputs.p == '1' }}");
-    assert.equal(doc!.jobs.b.if, "${{ !failure() && !cancelled() }}");
-    assert.equal(doc!.jobs.c.if, "${{ !failure() && !cancelled() }}");
+    assert.equal(doc!.jobs.b.if, "${{ !cancelled() && (needs.a.result == 'success' || needs.a.result == 'skipped') }}");
+    // b has no condition of its own: only its success lets c run
+    assert.deepEqual(doc!.jobs.c.needs, ["b"]);
+    assert.equal(doc!.jobs.c.if, "${{ !cancelled() && needs.b.result == 'success' }}");
   });
 
-  test("status edges read needs.<id>.result; an ok edge after them also accepts skipped", () => {
+  test("status edges read needs.<id>.result; a handled failure is continue-on-error and read from its couler_failed output", () => {
     const { doc } = compile(
       workflow([container("a"), container("b", { depends: on("a", "failed") }), container("c", { depends: on("b") }), container("d", { depends: on("a", "any") })]),
     );
-    assert.equal(doc!.jobs.b.if, "${{ !cancelled() && (needs.a.result == 'failure' || needs.a.result == 'cancelled') }}");
-    assert.equal(doc!.jobs.c.if, "${{ !cancelled() && (needs.b.result == 'success' || needs.b.result == 'skipped') }}");
-    assert.equal(doc!.jobs.d.if, "${{ !cancelled() && true }}");
+    assert.equal(doc!.jobs.a["continue-on-error"], true);
+    assert.equal(doc!.jobs.a.outputs.couler_failed, "${{ steps.couler-status.outputs.failed }}");
+    assert.equal(doc!.jobs.b.if, "${{ !cancelled() && needs.a.outputs.couler_failed == 'true' }}");
+    assert.equal(doc!.jobs.c.if, "${{ !cancelled() && needs.b.result == 'success' }}");
+    assert.equal(doc!.jobs.d.if, "${{ !cancelled() }}");
   });
 
-  test("below a step whose failure is waited for, default edges accept skipped and omitted parents", () => {
+  test("below a step whose failure is waited for, default edges need the parent's real success", () => {
     const { doc } = compile(
       workflow([
         container("a"),
@@ -226,9 +230,9 @@ describe("github backend: ordering", () => {
         container("c", { depends: on("b") }),
       ]),
     );
-    // a fails, handler runs, b is omitted: c still starts (the IR's default edge accepts omitted)
-    assert.equal(doc!.jobs.b.if, undefined);
-    assert.equal(doc!.jobs.c.if, "${{ !cancelled() && (needs.b.result == 'success' || needs.b.result == 'skipped') }}");
+    // a fails, handler runs, b and c are omitted (a failure propagates down plain edges)
+    assert.equal(doc!.jobs.b.if, "${{ !cancelled() && (needs.a.result == 'success' && needs.a.outputs.couler_failed != 'true') }}");
+    assert.equal(doc!.jobs.c.if, "${{ !cancelled() && needs.b.result == 'success' }}");
   });
 
   test("exit handlers need every main job, start with always() and can read the workflow status", () => {
@@ -544,6 +548,31 @@ describe("github backend: the generated scripts, run in sh", () => {
     const flaky = ["sh", "-c", 'n=$(cat "$COUNTER" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNTER"; [ "$n" -ge 2 ]'];
     assert.equal(runJob(compile(workflow([container("a", { command: flaky, retry: { limit: 2 } })])).doc!.jobs.a).code, 0);
     assert.equal(runJob(compile(workflow([container("a", { command: flaky, retry: { limit: 1 } })])).doc!.jobs.a).code, 1);
+  });
+
+  test("retry backoff maxDuration is the whole retry window from the first attempt's start, not a cap on each delay", { skip: !hasSh }, () => {
+    // always fails; waits 1 s between attempts; the window is 1 s: at most 2 attempts start
+    // (the old loop capped each delay at 1 s and ran all 6)
+    const failing = ["sh", "-c", 'n=$(cat "$COUNTER" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNTER"; exit 1'];
+    const { doc, diagnostics } = compile(workflow([container("a", { command: failing, retry: { limit: 5, backoff: { duration: 1, factor: 1, maxDuration: 1 } } })]));
+    const job = doc!.jobs.a;
+    const dir = mkdtempSync(join(tmpdir(), "couler-gh-window-"));
+    try {
+      const file = join(dir, "run.sh");
+      writeFileSync(file, job.steps[0].run);
+      let code = 0;
+      try {
+        execFileSync("sh", ["-e", file], { cwd: dir, env: { PATH: process.env.PATH, RUNNER_TEMP: dir, COUNTER: join(dir, "counter"), ...job.steps[0].env }, stdio: "ignore" });
+      } catch (e) {
+        code = (e as { status: number }).status;
+      }
+      assert.equal(code, 1);
+      const attempts = Number(execFileSync("cat", [join(dir, "counter")]).toString());
+      assert.ok(attempts >= 1 && attempts <= 2, `${attempts} attempts`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.ok(diagnostics.some((d) => /retry window/.test(d.message)));
   });
 
   test("a script with arguments and hostile text runs with exactly its source and arguments", { skip: !hasSh }, () => {

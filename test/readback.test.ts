@@ -58,7 +58,7 @@ describe("read-back catches a wrong output", () => {
     ["argo", "params-outputs", "{{steps.train.outputs.parameters.accuracy}}", "{{steps.train.outputs.result}}", /step "evaluate": reads/],
     ["tekton", "params-outputs", "$(tasks.train.results.accuracy)", "$(tasks.train.results.model)", /step "evaluate": reads/],
     ["tekton", "exit-handler", "runAfter:", "unusedRunAfter:", /step "B": runs after/],
-    ["github", "depends-failure", "needs.A.result == 'failure' || needs.A.result == 'cancelled') }}", "needs.A.result == 'success') }}", /step "B" ends/],
+    ["github", "depends-failure", "needs.A.outputs.couler_failed == 'true' }}", "needs.A.result == 'success' }}", /step "B" ends/],
     ["github", "params-outputs", "${{ inputs.threshold }}", "x", /step "evaluate": reads/],
     ["airflow", "depends-failure", 'trigger_rule="one_failed"', 'trigger_rule="all_success"', /step "B" ends/],
     ["airflow", "params-outputs", "couler_pick('outputs', 'accuracy')", "couler_pick('result')", /step "evaluate": reads/],

@@ -4,15 +4,18 @@
  * - A job is a step; a job `<step>-collect` (the fan-in collector) folds into its step.
  * - "After": `needs` (collectors stand for their step).
  * - Start formula: the job's `if:` split at its top-level `&&`. Status parts (`always()`,
- *   `!cancelled()`, `!failure()`, and parts reading only `needs.<job>.result`) make the start
- *   formula, evaluated by GitHub's rules with S = success, F = failure, K = skipped; no `if:`
- *   means `success()`. A part comparing `needs.*.result` with the workflow-status words
+ *   `!cancelled()`, `!failure()`, and parts reading only `needs.<job>.result` and
+ *   `needs.<job>.outputs.couler_failed`) make the start formula, evaluated by GitHub's rules with
+ *   S = success, F = failure (or, for a `continue-on-error` job, success with
+ *   `couler_failed == 'true'`), K = skipped; an `if:` without a status function means
+ *   `success() && (...)`, and job-level status functions look at every ancestor job. A part comparing `needs.*.result` with the workflow-status words
  *   ('Succeeded', 'Failed') is the exit handler's condition on the workflow status; the
  *   `toJSON(fromJSON(x)) != '[]'` part is the empty fan-out guard; any other part is the step's
  *   `when`. A `when` on the current item sits on the run step (`steps[].if`).
  * - Reads: `needs.<job>.outputs.<o>` (`result` is stdout) and `inputs.<p>` in the job's fields.
  */
 import YAML from "yaml";
+import { FAILED_OUTPUT } from "../../backends/github/ordering.js";
 import type { OutputFile } from "../../backends/backend.js";
 import type { Step, WorkflowIR } from "../../src/ir/types.js";
 import { allSteps } from "../../src/ir/graph.js";
@@ -22,7 +25,7 @@ import { type Formula, type NGraph, type NStep, NameResolver, irStepNames, type 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const RESULT_OF: Record<OutcomeClass, string> = { S: "success", F: "failure", K: "skipped", O: "skipped", U: "skipped" };
-const RESULT_WORDS = new Set(["success", "failure", "cancelled", "skipped"]);
+const RESULT_WORDS = new Set(["success", "failure", "cancelled", "skipped", "true"]);
 
 export function readGithub(files: readonly OutputFile[], ir: WorkflowIR): NGraph {
   const file = files.find((f) => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(f.path));
@@ -111,7 +114,9 @@ export function readGithub(files: readonly OutputFile[], ir: WorkflowIR): NGraph
           else for (const pr of ghProps(c)) { const k = keyOfProp(pr, id); if (k) condReads.add(k); }
         }
       }
-    } else statusParts.push({ kind: "call", name: "success", args: [] });
+    }
+    // no status function: GitHub's implicit `success() && (...)` (PipelineTemplateConverter.cs ConvertToIfCondition)
+    if (!statusParts.some(calls0)) statusParts.push({ kind: "call", name: "success", args: [] });
     for (const st of job.steps ?? []) {
       if (st.if !== undefined && st.id === "run") {
         // the run step's own guard: a condition on the current item (a cache hit reads steps.*, not a condition)
@@ -125,18 +130,28 @@ export function readGithub(files: readonly OutputFile[], ir: WorkflowIR): NGraph
     }
     for (const k of condReads) if (isData(k)) reads.add(k);
     const needIds = needs;
+    const ancestorIds: string[] = [];
+    const visit = (j: string) => {
+      const ns: string[] = typeof jobs[j]?.needs === "string" ? [jobs[j].needs] : (jobs[j]?.needs ?? []);
+      for (const n of ns) if (!ancestorIds.includes(n)) (ancestorIds.push(n), visit(n));
+    };
+    visit(id);
     const deps: Formula = {
       kind: "fn",
       steps: [...new Set(needIds.map(ownerOf))],
       test: (env) => {
-        const result = (jobId: string) => RESULT_OF[env.get(ownerOf(jobId)) ?? "S"];
+        // a job that continue-on-error lets fail reports success, and says so in its couler_failed output
+        const cls = (jobId: string) => env.get(ownerOf(jobId)) ?? "S";
+        const result = (jobId: string) => (cls(jobId) === "F" && jobs[jobId]?.["continue-on-error"] === true ? "success" : RESULT_OF[cls(jobId)]);
         const ctx = {
           prop: (path: readonly string[]): GhValue => {
             if (path[0] === "needs" && path[2] === "result") return result(path[1]!);
+            if (path[0] === "needs" && path[2] === "outputs" && path[3] === FAILED_OUTPUT) return cls(path[1]!) === "F" && jobs[path[1]!]?.["continue-on-error"] === true ? "true" : "";
             throw new Error(`status part reads ${path.join(".")}`);
           },
           status: (fn: string) =>
-            fn === "always" ? true : fn === "cancelled" ? false : fn === "failure" ? needIds.some((n) => result(n) === "failure") : needIds.every((n) => result(n) === "success"),
+            // job-level status functions look at every ancestor job (docs, "Status check functions")
+            fn === "always" ? true : fn === "cancelled" ? false : fn === "failure" ? ancestorIds.some((n) => result(n) === "failure") : ancestorIds.every((n) => result(n) === "success"),
         };
         return statusParts.every((p) => ghTruthy(evalGh(p, ctx)));
       },
@@ -183,8 +198,10 @@ function literals(e: GhExpr, out: unknown[] = []): unknown[] {
 function classify(e: GhExpr): "status" | "guard" | "workflow-status" | "condition" {
   const props = ghProps(e);
   if (e.kind === "bin" && e.op === "!=" && e.right.kind === "lit" && e.right.value === "[]" && e.left.kind === "call" && e.left.name === "toJSON") return "guard";
+  // a start rule that can never hold is written as `false` (a condition is always a comparison)
+  if (e.kind === "lit" && typeof e.value === "boolean") return "status";
   if (props.length === 0) return calls0(e) ? "status" : "condition";
-  const onlyResults = props.every((p) => p[0] === "needs" && p[2] === "result" && p.length === 3);
+  const onlyResults = props.every((p) => p[0] === "needs" && ((p[2] === "result" && p.length === 3) || (p[2] === "outputs" && p[3] === FAILED_OUTPUT && p.length === 4)));
   if (!onlyResults) return "condition";
   const words = literals(e).filter((v) => typeof v === "string" && !RESULT_WORDS.has(v));
   if (words.length) return "workflow-status";

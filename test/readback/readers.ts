@@ -54,7 +54,7 @@ const AIRFLOW_UPSTREAM_FAILED = [
 export const READERS: readonly Reader[] = [
   sync("argo", readArgo, { conditionReads: true }),
   sync("tekton", readTekton, { conditionReads: true }),
-  sync("github", readGithub, { conditionReads: true, skippedIsOmitted: true }),
+  sync("github", readGithub, { conditionReads: true }),
   sync("kfp", readKfp, { conditionReads: true }),
   { target: "airflow", compare: { conditionReads: true }, knownBugs: AIRFLOW_UPSTREAM_FAILED, readMany: readAirflowMany },
 ];

@@ -4,6 +4,7 @@
  * code cite the engine source each rule follows.
  */
 import { argoReplay } from "./argo/argo-replay.js";
+import { githubReplay } from "./github/replay.js";
 import type { Replay } from "./outcome.js";
 
-export const REPLAYS: readonly Replay[] = [argoReplay];
+export const REPLAYS: readonly Replay[] = [argoReplay, githubReplay];
