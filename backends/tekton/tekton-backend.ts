@@ -17,7 +17,8 @@ import type { ContainerStep, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } fro
 import { NameTable, type NameRule } from "../common/names.js";
 import { toYamlDocuments } from "../common/yaml.js";
 import { DOLLAR_ENV, kubeLiteral, tektonInert } from "./escape.js";
-import { conditionToWhen, dependsToStates, isOkSet, tektonStatusValues, type Lowered, type WhenAtom } from "./when.js";
+import { conditionToWhen, type Lowered, type WhenAtom } from "./when.js";
+import { OUTCOME_RESULT, outcomeScript, planStatusDeps, type StatusPlan } from "./status-deps.js";
 import { wrapperScript } from "./wrapper.js";
 import { withConditionHelpers } from "./condition-helpers.js";
 
@@ -171,6 +172,8 @@ interface TaskInfo {
   chain?: PodStep[];
   /** Results declared `type: array` (a non-fanned-out producer feeding a matrix). */
   readonly arrayResults: Set<string>;
+  /** Publishes its outcome as result `couler-outcome` (./status-deps.ts). */
+  observed?: { readonly handled: boolean; readonly retries: number };
 }
 
 function durationText(seconds: number): string {
@@ -242,6 +245,11 @@ class TektonCompiler {
     this.checkParams();
     this.placeMain();
     this.placeExitHandler();
+    this.diag.warning(
+      "error-status",
+      "Tekton has no Error status: on target tekton a step that cannot start (or does not write a declared output) fails its TaskRun and the PipelineRun ends Failed, where couler run ends Error",
+      wf.loc,
+    );
     this.planResults(steps);
     for (const t of new Set(this.tasks.values())) {
       if (t.step.loop && t.step.outputArtifacts?.some((a) => !a.store)) {
@@ -391,53 +399,79 @@ class TektonCompiler {
 
   // ------------------------------------------------------------ placement: tasks or finally
 
-  /** Decide, in dependency order, which main steps are plain tasks and which go to finally. */
+  /** Decide how each main step's dependencies are expressed (./status-deps.ts). */
   private placeMain(): void {
-    const wf = this.wf;
-    const g = buildGraph(wf);
-    const ancestorsHaveWhen = new Map<string, boolean>();
-    for (const name of topoOrder(wf, g)) {
-      const t = this.tasks.get(name);
-      const s = g.byName.get(name)!;
-      const parents = g.parents.get(name) ?? [];
-      ancestorsHaveWhen.set(name, !!s.when || parents.some((p) => ancestorsHaveWhen.get(p)));
-      if (!t || !s.depends) continue;
-      const states = dependsToStates(s.depends);
-      if (!states.ok) {
-        this.error(s.loc, `the dependencies of step "${name}" cannot be expressed: ${states.why}`);
+    const { plan, errors } = planStatusDeps(
+      this.wf,
+      (n) => this.tasks.get(n)!.name,
+      (n) => this.tasks.has(n),
+    );
+    for (const e of errors) this.error(this.tasks.get(e.step)?.step.loc ?? this.wf.loc, e.message);
+    for (const [name, t] of this.tasks) {
+      if (t.final) continue;
+      const fin = plan.final.get(name);
+      if (fin) {
+        t.final = true;
+        t.statusWhen = fin;
         continue;
       }
-      const plain = [...states.value].every(([p, set]) => {
-        const pt = this.tasks.get(p);
-        if (!pt || pt.final) return false;
-        if (isOkSet(set)) return true;
-        const sorted = [...set].sort().join(",");
-        // A plain runAfter also runs after a parent skipped by its when; "succeeded" alone is
-        // the same edge only when nothing upstream can be skipped.
-        return sorted === "skipped,succeeded" || (sorted === "succeeded" && !ancestorsHaveWhen.get(p));
-      });
-      if (plain) {
-        t.runAfter = [...states.value.keys()].filter((p) => this.tasks.has(p)).map((p) => this.tasks.get(p)!.name);
-        continue;
+      t.runAfter = (plan.runAfter.get(name) ?? []).map((p) => this.tasks.get(p)!.name);
+      t.statusWhen = [...(plan.guards.get(name) ?? [])];
+      const o = plan.observed.get(name);
+      if (o) t.observed = { handled: o.handled, retries: t.step.retry?.limit ?? 0 };
+    }
+    this.statusWarnings(plan);
+  }
+
+  /** Differences from couler run that the status plan cannot avoid, named at compile time. */
+  private statusWarnings(plan: StatusPlan): void {
+    for (const p of plan.unhandledOnTekton) {
+      const t = this.tasks.get(p)!;
+      this.diag.warning(
+        "status",
+        `the failure of step "${p}" is handled by a step that runs in Tekton's finally section, so on target tekton it still fails the PipelineRun (couler run ends Succeeded)`,
+        t.step.loc,
+      );
+    }
+    for (const [p, o] of plan.observed) {
+      const t = this.tasks.get(p)!;
+      if (o.handled && t.step.when) {
+        this.diag.warning(
+          "status",
+          `step "${p}" has a condition and a handled failure: on target tekton, when its condition is false the steps plainly after it are skipped too (they read its outcome result, which a skipped task does not have); couler run runs them`,
+          t.step.loc,
+        );
       }
-      t.final = true;
-      for (const [p, set] of states.value) {
-        const pt = this.tasks.get(p);
-        if (!pt) continue;
-        if (pt.final) {
-          this.error(
-            s.loc,
-            `step "${name}" waits for step "${p}", which runs in Tekton's finally section (it depends on another step's failure or outcome, or is an exit handler); Tekton cannot order anything after a finally task`,
-          );
-          continue;
-        }
-        const vs = tektonStatusValues(p, set);
-        if (!vs.ok) {
-          this.error(s.loc, `the dependencies of step "${name}" cannot be expressed: ${vs.why}`);
-          continue;
-        }
-        if (vs.value.length < 3) t.statusWhen.push({ input: `$(tasks.${pt.name}.status)`, operator: "in", values: vs.value });
+      if (o.handled && t.step.timeout !== undefined) {
+        this.diag.warning(
+          "status",
+          `step "${p}" has a timeout and a handled failure: on target tekton a timed-out TaskRun fails the PipelineRun and stops it, where couler run runs the steps that handle the failure`,
+          t.step.loc,
+        );
       }
+    }
+    // A failure that nothing handles stops Tekton from starting any new task, also unrelated ones.
+    const g = buildGraph(this.wf);
+    const below = new Map<string, Set<string>>();
+    const desc = (n: string): Set<string> => {
+      let d = below.get(n);
+      if (d) return d;
+      d = new Set();
+      below.set(n, d);
+      for (const c of g.children.get(n) ?? []) {
+        d.add(c);
+        for (const x of desc(c)) d.add(x);
+      }
+      return d;
+    };
+    const names = [...g.byName.keys()].filter((n) => this.tasks.has(n) && !this.tasks.get(n)!.final);
+    const free = names.find((x) => !plan.observed.get(x)?.handled && names.some((y) => y !== x && !desc(x).has(y) && !desc(y).has(x) && (g.parents.get(y) ?? []).length > 0));
+    if (free !== undefined) {
+      this.diag.warning(
+        "status",
+        `a PipelineRun stops starting new tasks once a task fails (a failure no step handles, e.g. of step "${free}"): on target tekton the steps that do not depend on the failed one and have not started yet are not run, where couler run runs them; the run fails either way`,
+        this.wf.loc,
+      );
     }
   }
 
@@ -743,6 +777,14 @@ class TektonCompiler {
     const chain = info.chain ?? [info.step];
     const stepNames = new NameTable(STEP_NAME, this.diag);
     const builtSteps = chain.map((st) => buildStep(st, info.chain ? stepNames.add(st.name, st.loc) : "main"));
+    if (info.observed) {
+      // The program's failure is recorded, not fatal; the next step publishes the outcome (./status-deps.ts).
+      builtSteps[0]!.step.onError = "continue";
+      builtSteps.push({
+        step: { name: "couler-outcome", image: this.ctx.options["condition-image"] ?? "busybox:1.36", script: outcomeScript(info.observed.handled, info.observed.retries) },
+        sidecars: [],
+      });
+    }
     s = info.step;
     const sidecars = builtSteps.flatMap((b) => b.sidecars);
 
@@ -791,6 +833,13 @@ class TektonCompiler {
     if (s.retry) task.retries = s.retry.limit;
     if (s.timeout !== undefined && !info.chain) task.timeout = durationText(s.timeout);
     if (bindings.length) task.workspaces = bindings;
+    if (params.has(refKey({ kind: "workflow", field: "name" }))) {
+      this.diag.warning(
+        "workflow-name",
+        `step "${s.name}" reads the workflow name: on target tekton that is $(context.pipelineRun.name), the PipelineRun's generated name (${this.pipelineName}-xxxxx), not the workflow's name`,
+        s.loc,
+      );
+    }
     if (params.has(refKey({ kind: "workflow", field: "status" }))) {
       this.diag.warning(
         "workflow-status",
@@ -813,6 +862,7 @@ class TektonCompiler {
         if (r !== undefined) results.push(this.resultDecl(info, r, `output ${o.name} of step ${st.name}`));
       }
     }
+    if (info.observed) results.push({ name: OUTCOME_RESULT, description: `outcome of step ${s.name}: Succeeded or Failed` });
     if (results.length) spec.results = results;
     if (taskWorkspaces.length) spec.workspaces = taskWorkspaces;
     spec.steps = builtSteps.map((b) => b.step);

@@ -102,7 +102,8 @@ const STATES = ["succeeded", "failed", "errored", "skipped", "omitted"] as const
 type State = (typeof STATES)[number];
 
 const STATUS_STATES: Partial<Record<DepStatus, readonly State[]>> = {
-  ok: ["succeeded", "skipped", "omitted"],
+  // A bare dependency: the parent succeeded or was skipped by its own condition (an omitted parent omits the step).
+  ok: ["succeeded", "skipped"],
   succeeded: ["succeeded"],
   failed: ["failed"],
   errored: ["errored"],
@@ -188,7 +189,7 @@ function pred(d: Depends): Lowered<Pred> {
 
 /** Is this set the plain "after" edge (`ok`)? */
 export function isOkSet(s: ReadonlySet<string>): boolean {
-  return s.size === 3 && s.has("succeeded") && s.has("skipped") && s.has("omitted");
+  return s.size === 2 && s.has("succeeded") && s.has("skipped");
 }
 
 /**
