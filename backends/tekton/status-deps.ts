@@ -138,10 +138,22 @@ export function planStatusDeps(wf: WorkflowIR, task: (step: string) => string, i
     }
     for (const [p, set] of m ?? []) {
       if (!isTask(p)) continue;
+      if (final.has(p)) {
+        errors.push({
+          step: name,
+          message: `step "${name}" waits for step "${p}", which runs in Tekton's finally section (it depends on another step having been skipped or omitted); Tekton cannot order anything after a finally task`,
+        });
+        continue;
+      }
       after.push(p);
       const k = kindOf(p, set);
       if (k === "ok") addAtoms(mine, carried(p));
       else if (k === "outcome") {
+        const check = tektonStatusValues(p, set);
+        if (!check.ok) {
+          errors.push({ step: name, message: `the dependencies of step "${name}" cannot be expressed: ${check.why}` });
+          continue;
+        }
         const values = [...(set.has("succeeded") ? ["Succeeded"] : []), ...(set.has("failed") || set.has("errored") ? ["Failed"] : [])];
         addAtoms(mine, [{ input: outcome(p), operator: "in", values }]);
       } else if (k === "omitted") {

@@ -955,7 +955,16 @@ class TektonCompiler {
       const res = p && (src.kind === "result" ? p.stdoutResult : p.outputResults.get(`${src.step}\n${src.output}`));
       if (!p || res === undefined) this.error(s.loc, `step "${s.name}" fans out over an output that step "${src.step}" does not produce`);
       else if (p.final) this.error(s.loc, `step "${s.name}" fans out over a result of step "${src.step}", which runs in finally; no task can read it`);
-      else value = `$(tasks.${p.name}.results.${res}[*])`;
+      else {
+        value = `$(tasks.${p.name}.results.${res}[*])`;
+        if (p.step.loop) {
+          this.diag.warning(
+            "fan-in-order",
+            `step "${s.name}" fans out over the gathered results of fan-out "${src.step}": Tekton gathers them from the TaskRuns sorted by name (items 0, 1, 10, 11, 2, …), so with more than 10 items the instances of "${s.name}" run in that order on target tekton`,
+            s.loc,
+          );
+        }
+      }
     }
     return { params: [{ name: "item", value: value ?? "" }] };
   }
@@ -1022,7 +1031,22 @@ class TektonCompiler {
     if (values.length) {
       spec.params = values.map((p) => ({ name: p.name, value: this.arrayParams.has(p.name) ? this.arrayDefault(p.name, p.default!, p.loc) : p.default }));
     }
-    if (c.timeout !== undefined) spec.timeouts = { pipeline: durationText(c.timeout) };
+    if (c.timeout !== undefined) {
+      if (wf.onExit?.length) {
+        // `timeouts.pipeline` also ends finally: once it is reached the run is TimedOut and no
+        // finally task starts (pipelinerunstate.go GetPipelineConditionStatus, HasTimedOut;
+        // pipelinerunresolution.go skipBecausePipelineRunPipelineTimeoutReached). `timeouts.tasks`
+        // stops only the tasks, and finally still runs, as the exit handler does after a timeout.
+        spec.timeouts = { pipeline: "0s", tasks: durationText(c.timeout) };
+        if (wf.onExit.some((s) => JSON.stringify(s.when ?? null).includes('"status"'))) {
+          this.diag.warning(
+            "workflow-timeout",
+            "the workflow timeout stops the tasks (timeouts.tasks); when it falls between two tasks (none running), Tekton's $(tasks.status) reads Completed, not Failed, so an exit handler for success runs on target tekton, although the PipelineRun fails",
+            wf.loc,
+          );
+        }
+      } else spec.timeouts = { pipeline: durationText(c.timeout) };
+    }
     const trt: Json = {};
     if (c.serviceAccount !== undefined) trt.serviceAccountName = c.serviceAccount;
     if (Object.keys(podTemplate).length) trt.podTemplate = podTemplate;
