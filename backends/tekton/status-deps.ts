@@ -24,6 +24,7 @@
 import { buildGraph, topoOrder } from "../../src/ir/graph.js";
 import type { Depends, Step, WorkflowIR } from "../../src/ir/types.js";
 import { HANDLES_FAILURE } from "../../src/run/evaluate.js";
+import type { DiagnosticBag } from "../../src/diagnostics.js";
 import { dependsToStates, isOkSet, tektonStatusValues, type Lowered, type WhenAtom } from "./when.js";
 
 /** The result an observed task writes its outcome to. */
@@ -192,3 +193,56 @@ export function outcomeScript(handled: boolean, retries: number): string {
 }
 
 export type { Lowered };
+
+/** Differences from couler run that the status plan cannot avoid, named at compile time. */
+export function statusWarnings(wf: WorkflowIR, plan: StatusPlan, taskOf: (step: string) => { readonly step: Step; readonly final: boolean } | undefined, diag: DiagnosticBag): void {
+  for (const p of plan.unhandledOnTekton) {
+    const t = taskOf(p)!;
+    diag.warning(
+      "status",
+      `the failure of step "${p}" is handled by a step that runs in Tekton's finally section, so on target tekton it still fails the PipelineRun (couler run ends Succeeded)`,
+      t.step.loc,
+    );
+  }
+  for (const [p, o] of plan.observed) {
+    const t = taskOf(p)!;
+    if (o.handled && t.step.when) {
+      diag.warning(
+        "status",
+        `step "${p}" has a condition and a handled failure: on target tekton, when its condition is false the steps plainly after it are skipped too (they read its outcome result, which a skipped task does not have); couler run runs them`,
+        t.step.loc,
+      );
+    }
+    if (o.handled && t.step.timeout !== undefined) {
+      diag.warning(
+        "status",
+        `step "${p}" has a timeout and a handled failure: on target tekton a timed-out TaskRun fails the PipelineRun and stops it, where couler run runs the steps that handle the failure`,
+        t.step.loc,
+      );
+    }
+  }
+  // A failure that nothing handles stops Tekton from starting any new task, also unrelated ones.
+  const g = buildGraph(wf);
+  const below = new Map<string, Set<string>>();
+  const desc = (n: string): Set<string> => {
+    let d = below.get(n);
+    if (d) return d;
+    d = new Set();
+    below.set(n, d);
+    for (const c of g.children.get(n) ?? []) {
+      d.add(c);
+      for (const x of desc(c)) d.add(x);
+    }
+    return d;
+  };
+  const names = [...g.byName.keys()].filter((n) => taskOf(n) !== undefined && !taskOf(n)!.final);
+  const free = names.find((x) => !plan.observed.get(x)?.handled && names.some((y) => y !== x && !desc(x).has(y) && !desc(y).has(x) && (g.parents.get(y) ?? []).length > 0));
+  if (free !== undefined) {
+    diag.warning(
+      "status",
+      `a PipelineRun stops starting new tasks once a task fails (a failure no step handles, e.g. of step "${free}"): on target tekton the steps that do not depend on the failed one and have not started yet are not run, where couler run runs them; the run fails either way`,
+      wf.loc,
+    );
+  }
+}
+

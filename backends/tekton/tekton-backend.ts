@@ -6,146 +6,26 @@
  * a separate `Task` document (`tasks=separate`, referenced by `taskRef`). Order in the file:
  * Tasks (in step order), the Pipeline, the PipelineRun. Every value a step reads reaches it
  * as a Task param bound by the pipeline task (`$(params.x)`, `$(tasks.t.results.r)`,
- * `$(context.pipelineRun.name)`), so both layouts behave the same. Steps whose dependencies
- * need another step's failure (or any outcome), and exit handlers, become `finally` tasks
- * guarded by `$(tasks.<t>.status)` / `$(tasks.status)` when expressions.
+ * `$(context.pipelineRun.name)`), so both layouts behave the same. Dependencies on another
+ * step's outcome read its `couler-outcome` result (./status-deps.ts); exit handlers become
+ * `finally` tasks guarded by `$(tasks.status)` when expressions.
  */
 import type { Backend, CompileContext, OutputFile } from "../backend.js";
-import type { Capabilities } from "../../src/ir/features.js";
-import { buildGraph, isPodStep, refsOfValue, topoOrder, valuesOfCondition } from "../../src/ir/graph.js";
+import { isPodStep, refsOfValue, topoOrder, valuesOfCondition } from "../../src/ir/graph.js";
 import type { ContainerStep, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
-import { NameTable, type NameRule } from "../common/names.js";
+import { NameTable } from "../common/names.js";
+import { tektonCapabilities as capabilities } from "./capabilities.js";
+import { PARAM_NAME, PIPELINE_NAME, RESULT_NAME, SIDECAR_NAME, STEP_NAME, TASK_DOC_NAME, TASK_NAME } from "./names.js";
 import { toYamlDocuments } from "../common/yaml.js";
 import { DOLLAR_ENV, kubeLiteral, tektonInert } from "./escape.js";
 import { conditionToWhen, type Lowered, type WhenAtom } from "./when.js";
-import { OUTCOME_RESULT, outcomeScript, planStatusDeps, type StatusPlan } from "./status-deps.js";
+import { OUTCOME_RESULT, outcomeScript, planStatusDeps, statusWarnings } from "./status-deps.js";
 import { wrapperScript } from "./wrapper.js";
 import { withConditionHelpers } from "./condition-helpers.js";
+import { ARTIFACT_WS, buildPipelineRun, durationText } from "./pipeline-run.js";
 
-const capabilities: Capabilities = {
-  "container-step": "yes",
-  "script-step": "yes",
-  "resource-step": {
-    unsupported:
-      "Tekton has no step that creates a Kubernetes object and waits for a condition; run kubectl in a container step (with a service account allowed to create the object) instead",
-  },
-  "template-ref-step": {
-    unsupported:
-      "a template of an installed Argo WorkflowTemplate has no Tekton counterpart; write the step in the workflow, or call an installed Tekton Task from a hand-written Pipeline",
-  },
-  "while-loop": {
-    unsupported: "a Tekton Pipeline is a DAG without loops or recursion; repeat inside one step's program, or start a new PipelineRun from a finally task",
-  },
-  param: "yes",
-  "step-result": "yes",
-  "output-parameter": "yes",
-  "resource-output": { unsupported: "Tekton has no resource steps, so there is no created object to read outputs from" },
-  env: "yes",
-  "secret-env": "yes",
-  "secret-namespace": {
-    warn: "a pod reads secrets from its own namespace only: the secret's namespace is not written into the manifest; run the PipelineRun in that namespace",
-  },
-  "declared-secret": {
-    warn: "the Secret is referenced by name but not created (its values never enter the output): create it (kubectl create secret generic ...) before starting the PipelineRun",
-  },
-  resources: "yes",
-  "step-timeout": "yes",
-  retry: "yes",
-  "retry-backoff": { warn: "Tekton retries a failed task at once: the backoff (delay, factor, cap) is dropped, the retry count is kept" },
-  "image-pull-policy": "yes",
-  "working-dir": "yes",
-  "node-selector": "yes",
-  "runs-on": { warn: "runner labels pick GitHub Actions runners; on Kubernetes a step's node is chosen with nodeSelector, so they are not written" },
-  "status-dependency": "yes",
-  "depends-expression": "yes",
-  condition: "yes",
-  "loop-items": "yes",
-  "loop-from": "yes",
-  "loop-parallelism": {
-    warn: "a Tekton matrix has no per-task concurrency limit: all instances may run at once (limit them cluster-wide with a ResourceQuota or a LimitRange)",
-  },
-  "fan-in": "yes",
-  "exit-handler": "yes",
-  "workflow-status": "yes",
-  "workflow-name": "yes",
-  "artifact-passing": "yes",
-  "output-artifact": {
-    warn: "Tekton has no artifact store: the artifact is kept on the run's own volume (the couler-artifacts workspace, a claim the PipelineRun creates), which lives only as long as the PipelineRun",
-  },
-  "artifact-store": {
-    unsupported: "Tekton does not fetch from or upload to S3, GCS or OSS by itself; copy the files in the step (e.g. with the cloud's CLI image), or use a volume",
-  },
-  "artifact-git": {
-    unsupported: "Tekton does not check out Git repositories by itself; clone in the step (or use the catalog's git-clone Task in a hand-written Pipeline)",
-  },
-  "artifact-http": { unsupported: "Tekton does not download input files by itself; fetch the file in the step (curl or wget)" },
-  volume: "yes",
-  "volume-mount": "yes",
-  tolerations: "yes",
-  affinity: "yes",
-  "security-context": "yes",
-  sidecar: "yes",
-  daemon: {
-    unsupported: "Tekton has no daemon tasks that outlive their own TaskRun; run the server as a sidecar of the step that uses it",
-  },
-  cache: { unsupported: "Tekton has no memoization of task results; every run executes every task" },
-  cron: {
-    unsupported:
-      "Tekton Pipelines has no schedule: create the PipelineRun from a Kubernetes CronJob or a Tekton Triggers EventListener fed by a cron source",
-  },
-  "reusable-template": "yes",
-  parallelism: {
-    warn: "Tekton has no limit on how many tasks of a PipelineRun run at once: the limit is dropped (bound it with a ResourceQuota on the namespace)",
-  },
-  "pod-gc": { warn: "Tekton keeps a TaskRun's pod until the TaskRun is deleted: pod deletion is dropped (prune finished runs with the Tekton pruner)" },
-  "image-pull-secrets": "yes",
-  dns: "yes",
-  "workflow-timeout": "yes",
-  "time-to-clean": {
-    warn: "Tekton does not delete finished PipelineRuns by itself: the time to keep it is dropped (use the Tekton Operator's pruner or a cleanup CronJob)",
-  },
-  "service-account": "yes",
-  namespace: "yes",
-  labels: "yes",
-  annotations: "yes",
-};
+// Capabilities: ./capabilities.ts; name rules: ./names.ts.
 
-const dnsFix = (n: string) =>
-  n
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/-+/g, "-")
-    .replace(/^-+|-+$/g, "") || "x";
-
-/** Pipeline task names and Task names: DNS-1123 labels (Tekton validates both). */
-const TASK_NAME: NameRule = {
-  what: "pipeline task name",
-  target: "tekton",
-  valid: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-  maxLength: 63,
-  fix: dnsFix,
-};
-
-/** Leaves room for the 5 characters `generateName` adds, so run names stay labels. */
-const PIPELINE_NAME: NameRule = { ...TASK_NAME, what: "pipeline name", maxLength: 57 };
-const TASK_DOC_NAME: NameRule = { ...TASK_NAME, what: "Task name" };
-/** Tekton prefixes step containers with `step-`. */
-const STEP_NAME: NameRule = { ...TASK_NAME, what: "step name", maxLength: 58 };
-/** Tekton prefixes sidecar containers with `sidecar-`. */
-const SIDECAR_NAME: NameRule = { ...TASK_NAME, what: "sidecar name", maxLength: 55 };
-
-const RESULT_NAME: NameRule = {
-  what: "result name",
-  target: "tekton",
-  valid: /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
-  maxLength: 63,
-  fix: (n) => n.replace(/[^-A-Za-z0-9_.]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") || "r",
-};
-
-const PARAM_NAME = /^[A-Za-z_][-A-Za-z0-9_]*$/;
-
-/** The workspace (a per-run claim) through which artifacts pass from step to step. */
-const ARTIFACT_WS = "couler-artifacts";
 
 type Json = Record<string, unknown>;
 type PodStep = ContainerStep | ScriptStep;
@@ -176,16 +56,6 @@ interface TaskInfo {
   observed?: { readonly handled: boolean; readonly retries: number };
 }
 
-function durationText(seconds: number): string {
-  let s = seconds;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const sec = Math.round(s * 1000) / 1000;
-  const out = `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${sec || (!h && !m) ? `${sec}s` : ""}`;
-  return out;
-}
 
 function refKey(r: Ref): string {
   return JSON.stringify(r);
@@ -420,59 +290,7 @@ class TektonCompiler {
       const o = plan.observed.get(name);
       if (o) t.observed = { handled: o.handled, retries: t.step.retry?.limit ?? 0 };
     }
-    this.statusWarnings(plan);
-  }
-
-  /** Differences from couler run that the status plan cannot avoid, named at compile time. */
-  private statusWarnings(plan: StatusPlan): void {
-    for (const p of plan.unhandledOnTekton) {
-      const t = this.tasks.get(p)!;
-      this.diag.warning(
-        "status",
-        `the failure of step "${p}" is handled by a step that runs in Tekton's finally section, so on target tekton it still fails the PipelineRun (couler run ends Succeeded)`,
-        t.step.loc,
-      );
-    }
-    for (const [p, o] of plan.observed) {
-      const t = this.tasks.get(p)!;
-      if (o.handled && t.step.when) {
-        this.diag.warning(
-          "status",
-          `step "${p}" has a condition and a handled failure: on target tekton, when its condition is false the steps plainly after it are skipped too (they read its outcome result, which a skipped task does not have); couler run runs them`,
-          t.step.loc,
-        );
-      }
-      if (o.handled && t.step.timeout !== undefined) {
-        this.diag.warning(
-          "status",
-          `step "${p}" has a timeout and a handled failure: on target tekton a timed-out TaskRun fails the PipelineRun and stops it, where couler run runs the steps that handle the failure`,
-          t.step.loc,
-        );
-      }
-    }
-    // A failure that nothing handles stops Tekton from starting any new task, also unrelated ones.
-    const g = buildGraph(this.wf);
-    const below = new Map<string, Set<string>>();
-    const desc = (n: string): Set<string> => {
-      let d = below.get(n);
-      if (d) return d;
-      d = new Set();
-      below.set(n, d);
-      for (const c of g.children.get(n) ?? []) {
-        d.add(c);
-        for (const x of desc(c)) d.add(x);
-      }
-      return d;
-    };
-    const names = [...g.byName.keys()].filter((n) => this.tasks.has(n) && !this.tasks.get(n)!.final);
-    const free = names.find((x) => !plan.observed.get(x)?.handled && names.some((y) => y !== x && !desc(x).has(y) && !desc(y).has(x) && (g.parents.get(y) ?? []).length > 0));
-    if (free !== undefined) {
-      this.diag.warning(
-        "status",
-        `a PipelineRun stops starting new tasks once a task fails (a failure no step handles, e.g. of step "${free}"): on target tekton the steps that do not depend on the failed one and have not started yet are not run, where couler run runs them; the run fails either way`,
-        this.wf.loc,
-      );
-    }
+    statusWarnings(this.wf, plan, (n) => this.tasks.get(n), this.diag);
   }
 
   // ------------------------------------------------------------ results
@@ -969,91 +787,19 @@ class TektonCompiler {
     return { params: [{ name: "item", value: value ?? "" }] };
   }
 
-  // ------------------------------------------------------------ the run
-
   private pipelineRun(metadata: Json): Json | undefined {
-    const wf = this.wf;
-    const c = wf.config;
-    const podTemplate: Json = {};
-    if (c.nodeSelector) podTemplate.nodeSelector = { ...c.nodeSelector };
-    if (c.tolerations?.length) podTemplate.tolerations = c.tolerations.map((t) => ({ ...t }));
-    if (c.affinity) podTemplate.affinity = { ...c.affinity };
-    if (c.securityContext) podTemplate.securityContext = { ...c.securityContext };
-    if (c.imagePullSecrets?.length) podTemplate.imagePullSecrets = c.imagePullSecrets.map((name) => ({ name }));
-    if (c.dnsPolicy) podTemplate.dnsPolicy = c.dnsPolicy;
-    if (c.dnsConfig) podTemplate.dnsConfig = { ...c.dnsConfig };
-    const taskRunSpecs: Json[] = [];
-    for (const t of this.tasks.values()) {
-      const s = t.step;
-      const pt: Json = {};
-      if (s.nodeSelector) pt.nodeSelector = { ...s.nodeSelector };
-      if (s.tolerations?.length) pt.tolerations = s.tolerations.map((x) => ({ ...x }));
-      if (s.affinity) pt.affinity = { ...s.affinity };
-      if (Object.keys(pt).length) taskRunSpecs.push({ pipelineTaskName: t.name, podTemplate: pt });
-    }
-    const workspaces = (c.volumes ?? []).map((v): Json => {
-      if (v.kind === "pvc") return { name: v.name, persistentVolumeClaim: { claimName: v.claimName, ...(v.readOnly ? { readOnly: true } : {}) } };
-      if (v.kind === "emptyDir") {
-        const e: Json = {};
-        if (v.medium) e.medium = v.medium;
-        if (v.sizeLimit) e.sizeLimit = v.sizeLimit;
-        return { name: v.name, emptyDir: e };
-      }
-      const spec: Json = { accessModes: [...v.accessModes], resources: { requests: { storage: v.size } } };
-      if (v.storageClass !== undefined) spec.storageClassName = v.storageClass;
-      return { name: v.name, volumeClaimTemplate: { spec } };
+    return buildPipelineRun({
+      wf: this.wf,
+      options: this.ctx.options,
+      diag: this.diag,
+      tasks: [...this.tasks.values()],
+      usesArtifacts: this.usesArtifacts(),
+      withRun: this.withRun,
+      pipelineName: this.pipelineName,
+      arrayParams: this.arrayParams,
+      arrayDefault: (n, t, l) => this.arrayDefault(n, t, l),
+      metadata,
     });
-
-    if (this.usesArtifacts()) {
-      workspaces.push({
-        name: ARTIFACT_WS,
-        volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: this.ctx.options["artifact-size"] ?? "1Gi" } } } },
-      });
-    }
-    if (!this.withRun) {
-      const dropped: string[] = [];
-      if (c.timeout !== undefined) dropped.push("the workflow timeout (spec.timeouts.pipeline)");
-      if (c.serviceAccount !== undefined) dropped.push("the service account (spec.taskRunTemplate.serviceAccountName)");
-      if (Object.keys(podTemplate).length) dropped.push("pod settings (spec.taskRunTemplate.podTemplate)");
-      if (taskRunSpecs.length) dropped.push("per-step node selectors, tolerations or affinity (spec.taskRunSpecs)");
-      if (workspaces.length) dropped.push("volume bindings (spec.workspaces)");
-      if (dropped.length) {
-        this.diag.warning(
-          "dropped",
-          `on target tekton these settings live in the PipelineRun, which is not emitted (${wf.config.reusable ? "reusable workflow" : "pipelinerun=false"}): ${dropped.join(", ")}; set them when you start the Pipeline`,
-          wf.loc,
-        );
-      }
-      return undefined;
-    }
-    const spec: Json = { pipelineRef: { name: this.pipelineName } };
-    const values = wf.params.filter((p) => p.default !== undefined);
-    if (values.length) {
-      spec.params = values.map((p) => ({ name: p.name, value: this.arrayParams.has(p.name) ? this.arrayDefault(p.name, p.default!, p.loc) : p.default }));
-    }
-    if (c.timeout !== undefined) {
-      if (wf.onExit?.length) {
-        // `timeouts.pipeline` also ends finally: once it is reached the run is TimedOut and no
-        // finally task starts (pipelinerunstate.go GetPipelineConditionStatus, HasTimedOut;
-        // pipelinerunresolution.go skipBecausePipelineRunPipelineTimeoutReached). `timeouts.tasks`
-        // stops only the tasks, and finally still runs, as the exit handler does after a timeout.
-        spec.timeouts = { pipeline: "0s", tasks: durationText(c.timeout) };
-        if (wf.onExit.some((s) => JSON.stringify(s.when ?? null).includes('"status"'))) {
-          this.diag.warning(
-            "workflow-timeout",
-            "the workflow timeout stops the tasks (timeouts.tasks); when it falls between two tasks (none running), Tekton's $(tasks.status) reads Completed, not Failed, so an exit handler for success runs on target tekton, although the PipelineRun fails",
-            wf.loc,
-          );
-        }
-      } else spec.timeouts = { pipeline: durationText(c.timeout) };
-    }
-    const trt: Json = {};
-    if (c.serviceAccount !== undefined) trt.serviceAccountName = c.serviceAccount;
-    if (Object.keys(podTemplate).length) trt.podTemplate = podTemplate;
-    if (Object.keys(trt).length) spec.taskRunTemplate = trt;
-    if (taskRunSpecs.length) spec.taskRunSpecs = taskRunSpecs;
-    if (workspaces.length) spec.workspaces = workspaces;
-    return { apiVersion: "tekton.dev/v1", kind: "PipelineRun", metadata, spec };
   }
 }
 
