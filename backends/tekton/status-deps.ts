@@ -21,7 +21,7 @@
  * tell (a parent that was skipped or omitted, a fan-out's outcome) falls back to a `finally`
  * task guarded by `$(tasks.X.status)`.
  */
-import { buildGraph, topoOrder } from "../../src/ir/graph.js";
+import { buildGraph, producersOf, topoOrder } from "../../src/ir/graph.js";
 import type { Depends, Step, WorkflowIR } from "../../src/ir/types.js";
 import { HANDLES_FAILURE } from "../../src/run/evaluate.js";
 import type { DiagnosticBag } from "../../src/diagnostics.js";
@@ -86,9 +86,11 @@ export function planStatusDeps(wf: WorkflowIR, task: (step: string) => string, i
   // Which parents must publish their outcome, and which dependents fall back to finally.
   const observed = new Map<string, { handled: boolean }>();
   const final = new Map<string, WhenAtom[]>();
-  const kindOf = (p: string, set: ReadonlySet<string>): "ok" | "outcome" | "omitted" | "final" => {
+  const kindOf = (p: string, set: ReadonlySet<string>): "ok" | "any" | "outcome" | "omitted" | "final" => {
     const ps = g.byName.get(p);
     if (isOkSet(set)) return "ok";
+    // Whatever `p` did: after it, with no guard; its failure is handled, so it must not stop the run.
+    if (set.size === 5 && !ps?.loop) return "any";
     const sorted = [...set].sort().join(",");
     if (sorted === "omitted") return "omitted";
     if (set.has("skipped") || set.has("omitted") || ps?.loop) return "final";
@@ -99,7 +101,7 @@ export function planStatusDeps(wf: WorkflowIR, task: (step: string) => string, i
   for (const [name, m] of states) {
     for (const [p, set] of m) {
       const k = kindOf(p, set);
-      if (k === "outcome") observed.set(p, { handled: handled.has(p) });
+      if (k === "outcome" || k === "any") observed.set(p, { handled: handled.has(p) });
       if (k === "final") final.set(name, []);
     }
   }
@@ -158,11 +160,15 @@ export function planStatusDeps(wf: WorkflowIR, task: (step: string) => string, i
         const values = [...(set.has("succeeded") ? ["Succeeded"] : []), ...(set.has("failed") || set.has("errored") ? ["Failed"] : [])];
         addAtoms(mine, [{ input: outcome(p), operator: "in", values }]);
       } else if (k === "omitted") {
-        const gp = carried(p);
+        // Only what omits `p` itself (not the guard its own failure adds for the steps after it).
+        const gp = guards.get(p) ?? [];
         if (gp.length !== 1) {
           errors.push({
             step: name,
-            message: `"${p}.Omitted" has no Tekton form here: Tekton can only tell that step "${p}" did not run from the one outcome guard it carries, and it carries ${gp.length}`,
+            message:
+              gp.length === 0
+                ? `"${p}.Omitted" has no Tekton form: step "${p}" is omitted only when a failure stops the run, and a stopping PipelineRun starts no new task`
+                : `"${p}.Omitted" has no Tekton form here: Tekton can only tell that step "${p}" did not run from the one outcome guard it carries, and it carries ${gp.length}`,
           });
           continue;
         }
@@ -196,6 +202,7 @@ export type { Lowered };
 
 /** Differences from couler run that the status plan cannot avoid, named at compile time. */
 export function statusWarnings(wf: WorkflowIR, plan: StatusPlan, taskOf: (step: string) => { readonly step: Step; readonly final: boolean } | undefined, diag: DiagnosticBag): void {
+  const g0 = buildGraph(wf);
   for (const p of plan.unhandledOnTekton) {
     const t = taskOf(p)!;
     diag.warning(
@@ -221,22 +228,62 @@ export function statusWarnings(wf: WorkflowIR, plan: StatusPlan, taskOf: (step: 
       );
     }
   }
-  // A failure that nothing handles stops Tekton from starting any new task, also unrelated ones.
+  // A value of a step that may have been skipped, or may have failed and gone on: couler run
+  // fails the reader (it cannot compute its inputs or condition); Tekton skips it (an unresolved
+  // result reference: pipelinerunresolution.go skipBecauseResultReferencesAreMissing) or, for a
+  // failed observed step, hands it what the step printed before failing.
+  for (const c of wf.steps) {
+    if (!taskOf(c.name)) continue;
+    const reads = new Set<string>([...producersOf(c)].filter((p) => p !== c.name));
+    const lacking = [...reads].find((p) => taskOf(p) && (g0.byName.get(p)?.when !== undefined || plan.observed.has(p) || (plan.guards.get(p)?.length ?? 0) > 0 || plan.final.has(p)));
+    if (lacking !== undefined) {
+      diag.warning(
+        "status",
+        `step "${c.name}" reads a value of step "${lacking}", which may have been skipped, omitted or have failed when "${c.name}" starts: couler run then fails "${c.name}" (it cannot compute its inputs), where on target tekton the task is skipped (a missing result) or gets what "${lacking}" printed`,
+        c.loc,
+      );
+    }
+  }
+  // A failure that nothing handles stops Tekton from starting any new task. couler run omits only
+  // the steps below it along plain edges (ok, or succeeded): any other step that waits for
+  // something may still run there, and is not started on Tekton.
   const g = buildGraph(wf);
+  const propagates = (child: string, parent: string): boolean => {
+    const d = g.byName.get(child)?.depends;
+    if (!d) return false; // a reader without depends fails on a missing value in couler run
+    const st = dependsToStates(d);
+    const set = st.ok ? st.value.get(parent) : undefined;
+    return set !== undefined && (isOkSet(set) || (set.size === 1 && set.has("succeeded")));
+  };
   const below = new Map<string, Set<string>>();
-  const desc = (n: string): Set<string> => {
+  const omittedBelow = (n: string): Set<string> => {
     let d = below.get(n);
     if (d) return d;
     d = new Set();
     below.set(n, d);
     for (const c of g.children.get(n) ?? []) {
+      if (!propagates(c, n)) continue;
       d.add(c);
-      for (const x of desc(c)) d.add(x);
+      for (const x of omittedBelow(c)) d.add(x);
     }
     return d;
   };
   const names = [...g.byName.keys()].filter((n) => taskOf(n) !== undefined && !taskOf(n)!.final);
-  const free = names.find((x) => !plan.observed.get(x)?.handled && names.some((y) => y !== x && !desc(x).has(y) && !desc(y).has(x) && (g.parents.get(y) ?? []).length > 0));
+  const all = new Map<string, Set<string>>();
+  const allBelow = (n: string): Set<string> => {
+    let d = all.get(n);
+    if (d) return d;
+    d = new Set();
+    all.set(n, d);
+    for (const c of g.children.get(n) ?? []) {
+      d.add(c);
+      for (const x of allBelow(c)) d.add(x);
+    }
+    return d;
+  };
+  // y could still be waiting when x fails: not a root, not above x, not omitted by x's failure in couler run.
+  const waiting = (x: string, y: string) => y !== x && (g.parents.get(y) ?? []).length > 0 && !allBelow(y).has(x) && !omittedBelow(x).has(y);
+  const free = names.find((x) => !plan.observed.get(x)?.handled && names.some((y) => waiting(x, y)));
   if (free !== undefined) {
     diag.warning(
       "status",

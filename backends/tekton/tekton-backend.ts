@@ -766,6 +766,11 @@ class TektonCompiler {
     }
     paramNames.add("item");
     const src = l.source;
+    this.diag.warning(
+      "empty-fan-out",
+      `step "${s.name}" fans out over a list known only at run time: when it is empty, Tekton skips the task and the tasks after it (skipBecauseEmptyArrayInMatrixParams), where couler run counts the step as succeeded with no items and runs them`,
+      s.loc,
+    );
     let value: string | undefined;
     if (src.kind === "param") value = `$(params.${src.name}[*])`;
     else {

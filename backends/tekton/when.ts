@@ -109,7 +109,8 @@ const STATUS_STATES: Partial<Record<DepStatus, readonly State[]>> = {
   errored: ["errored"],
   skipped: ["skipped"],
   omitted: ["omitted"],
-  any: ["succeeded", "failed", "errored"],
+  // Finished in any state, also skipped or omitted (src/run/evaluate.ts atomHolds).
+  any: ["succeeded", "failed", "errored", "skipped", "omitted"],
 };
 
 type Pred = { readonly kind: "one"; readonly step: string; readonly states: ReadonlySet<State> } | { readonly kind: "all"; readonly of: ReadonlyMap<string, ReadonlySet<State>> };

@@ -30,17 +30,27 @@ const GUARD = /^\$\(tasks\.[^.]+\.(status|results\.couler-outcome)\)$/;
 
 export const TEKTON_KNOWN: readonly KnownDifference[] = [
   {
+    match: /^(workflow|step "[^"]*"|exit step "[^"]*")(\[\d+\])?( output \S+)?: .* by couler run, .* on tekton$/,
+    warning: /reads a value of step .* which may have been skipped, omitted or have failed/,
+    why: "a reader of a value that does not exist fails in couler run; Tekton skips it (pipelinerunresolution.go skipBecauseResultReferencesAreMissing, and a when over an unresolved reference is false), and what follows differs with it",
+  },
+  {
     match: /^workflow: Error by couler run, Failed on tekton$/,
     warning: /Tekton has no Error status/,
     why: "a TaskRun that could not run fails like any other (pipelinerunstate.go GetPipelineConditionStatus knows Succeeded, Completed, Failed, Cancelled, TimedOut)",
   },
   {
-    match: /: (succeeded|failed) by couler run, (failed|succeeded) on tekton$|^workflow: Succeeded by couler run, Failed on tekton$/,
+    match: /^(workflow|step "[^"]*"|exit step "[^"]*"): \w+ by couler run, \w+ on tekton$/,
     warning: /is handled by a step that runs in Tekton's finally section|has a timeout and a handled failure/,
     why: "a handled failure whose handlers run in finally (or that times out) still fails the PipelineRun",
   },
   {
     match: /: succeeded by couler run, omitted on tekton$/,
+    warning: /fans out over a list known only at run time: when it is empty/,
+    why: "an empty matrix array skips the task, and a task skipped for another reason than its when skips the tasks after it (pipelinerunresolution.go skipBecauseEmptyArrayInMatrixParams, skipBecauseParentTaskWasSkipped)",
+  },
+  {
+    match: /^(workflow|step "[^"]*"|exit step "[^"]*"): \w+ by couler run, \w+ on tekton$/,
     warning: /has a condition and a handled failure/,
     why: "the steps after a skipped observed task read its missing outcome result and are skipped (pipelinerunresolution.go skipBecauseResultReferencesAreMissing)",
   },
