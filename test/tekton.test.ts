@@ -16,6 +16,7 @@ import { kubeLiteral, shWord, tektonInert } from "../backends/tekton/escape.js";
 import { shebang, tektonBackend } from "../backends/tekton/tekton-backend.js";
 import { shCondition } from "../backends/tekton/condition-helpers.js";
 import { conditionToWhen } from "../backends/tekton/when.js";
+import { outcomeScript } from "../backends/tekton/status-deps.js";
 import { wrapperScript } from "../backends/tekton/wrapper.js";
 import { checkCapabilities } from "../src/compile.js";
 import { DiagnosticBag } from "../src/diagnostics.js";
@@ -96,7 +97,8 @@ function compile(wf: WorkflowIR, options: Record<string, string> = {}) {
   Object.assign(opts, options);
   const files = bag.hasErrors ? [] : tektonBackend.compile(wf, { diagnostics: bag, options: opts });
   const errors = bag.items.filter((d) => d.severity === "error").map((d) => d.message);
-  const warnings = bag.items.filter((d) => d.severity === "warning").map((d) => d.message);
+  // The Error-status note is on every workflow (asserted on its own below).
+  const warnings = bag.items.filter((d) => d.severity === "warning" && d.code !== "error-status").map((d) => d.message);
   const text = files.map((f) => f.content).join("---\n");
   const docs = errors.length ? [] : validateDocs(text, "unit");
   const pipeline = docs.find((d) => d.kind === "Pipeline") as { spec: Record<string, any> } | undefined;
@@ -375,26 +377,52 @@ describe("tekton backend: when and finally", () => {
     const r = compile(wfOf([c("a", { loop: { kind: "items", items: [["1"]] }, when: eq({ kind: "item" }, "1", "gt") })]));
     assert.match(r.errors.join("\n"), /numeric comparison/);
   });
-  test("a dependency on failure or any outcome becomes a finally task with a status when", () => {
+  const outcome = (t: string, operator: "in" | "notin", values: string[]) => ({ input: `$(tasks.${t}.results.couler-outcome)`, operator, values });
+  test("a dependency on failure or any outcome reads the observed step's couler-outcome result", () => {
     const r = compile(
       wfOf([
         c("a"),
         c("on-fail", { depends: on("a", "failed") }),
         c("on-ok", { depends: on("a", "succeeded") }),
         c("always", { depends: { kind: "or", of: [on("a", "succeeded"), on("a", "failed"), on("a", "errored")] } }),
-        c("after-skip", { depends: { kind: "or", of: [on("a", "skipped"), on("a", "omitted")] } }),
+        c("after", { depends: on("a") }),
+        c("after-fail", { depends: on("on-fail") }),
+        c("if-omitted", { depends: on("after", "omitted") }),
       ]),
     );
     assert.deepEqual(r.errors, []);
-    assert.deepEqual((r.spec!.tasks as { name: string }[]).map((t) => t.name), ["a", "on-ok"]);
-    assert.deepEqual(task(r.spec, "on-ok").runAfter, ["a"]);
-    assert.deepEqual(task(r.spec, "on-fail").when, [{ input: "$(tasks.a.status)", operator: "in", values: ["Failed"] }]);
-    assert.deepEqual(task(r.spec, "always").when, [{ input: "$(tasks.a.status)", operator: "in", values: ["Succeeded", "Failed"] }]);
-    assert.deepEqual(task(r.spec, "after-skip").when, [{ input: "$(tasks.a.status)", operator: "in", values: ["None"] }]);
+    assert.deepEqual(r.spec!.finally, undefined, "no finally task");
+    const a = task(r.spec, "a");
+    assert.equal(a.taskSpec.steps[0].onError, "continue");
+    assert.equal(a.taskSpec.steps[1].name, "couler-outcome");
+    assert.deepEqual(a.taskSpec.results, [{ name: "couler-outcome", description: "outcome of step a: Succeeded or Failed" }]);
+    assert.deepEqual(task(r.spec, "on-fail").when, [outcome("a", "in", ["Failed"])]);
+    assert.deepEqual(task(r.spec, "on-ok").when, [outcome("a", "in", ["Succeeded"])]);
+    assert.deepEqual(task(r.spec, "always").when, [outcome("a", "in", ["Succeeded", "Failed"])]);
+    // a bare dependency on a step whose failure is handled: not after its failure
+    assert.deepEqual(task(r.spec, "after").when, [outcome("a", "notin", ["Failed"])]);
+    // guards travel down plain edges, so a step after an omitted one is omitted too
+    assert.deepEqual(task(r.spec, "after-fail").when, [outcome("a", "in", ["Failed"])]);
+    assert.deepEqual(task(r.spec, "if-omitted").when, [outcome("a", "in", ["Failed"])]);
+    assert.deepEqual(task(r.spec, "if-omitted").runAfter, ["after"]);
   });
-  test("succeeded after a step that may be skipped needs the exact status: finally", () => {
+  test("the outcome step re-fails the TaskRun while retries are left, or when no step handles the failure", () => {
+    assert.match(outcomeScript(true, 2), /retry-count\)" -lt 2 \]; then exit "\$code"/);
+    assert.doesNotMatch(outcomeScript(false, 0), /printf Failed/);
+    assert.match(outcomeScript(false, 0), /exit "\$code"/);
+  });
+  test("succeeded after a step that may be skipped reads its outcome", () => {
     const r = compile(wfOf([c("a", { when: eq("x", "y") }), c("b", { depends: on("a", "succeeded") })]));
-    assert.deepEqual(task(r.spec, "b").when, [{ input: "$(tasks.a.status)", operator: "in", values: ["Succeeded"] }]);
+    assert.deepEqual(task(r.spec, "b").when, [outcome("a", "in", ["Succeeded"])]);
+    // and after a step that can neither be skipped nor continue after failing it is the plain edge
+    const plain = compile(wfOf([c("a"), c("b", { depends: on("a", "succeeded") })]));
+    assert.deepEqual(task(plain.spec, "b").when, undefined);
+    assert.deepEqual(task(plain.spec, "b").runAfter, ["a"]);
+  });
+  test("skipped-or-omitted waits in finally on $(tasks.X.status) None", () => {
+    const r = compile(wfOf([c("a"), c("after-skip", { depends: { kind: "or", of: [on("a", "skipped"), on("a", "omitted")] } })]));
+    assert.deepEqual(task(r.spec, "after-skip").when, [{ input: "$(tasks.a.status)", operator: "in", values: ["None"] }]);
+    assert.ok((r.spec!.finally as { name: string }[]).some((t) => t.name === "after-skip"));
   });
   test("statuses Tekton cannot tell apart, and waiting for a finally task, are refused", () => {
     assert.match(compile(wfOf([c("a"), c("b", { depends: on("a", "errored") })])).errors.join("\n"), /Errored.*reports errors as Failed/);
@@ -403,10 +431,13 @@ describe("tekton backend: when and finally", () => {
       compile(wfOf([c("a"), c("b"), c("x", { depends: { kind: "or", of: [on("a", "failed"), on("b", "failed")] } })])).errors.join("\n"),
       /or across several steps/,
     );
-    assert.match(
-      compile(wfOf([c("a"), c("b", { depends: on("a", "failed") }), c("d", { depends: on("b") })])).errors.join("\n"),
-      /cannot order anything after a finally task/,
-    );
+    const fin = { kind: "or" as const, of: [on("a", "skipped"), on("a", "omitted")] };
+    assert.match(compile(wfOf([c("a"), c("b", { depends: fin }), c("d", { depends: on("b") })])).errors.join("\n"), /cannot order anything after a finally task/);
+  });
+  test("every workflow names the missing Error status", () => {
+    const bag = new DiagnosticBag();
+    tektonBackend.compile(wfOf([c("a")]), { diagnostics: bag, options: {} });
+    assert.ok(bag.items.some((d) => d.code === "error-status" && /Tekton has no Error status/.test(d.message)));
   });
   test("exit handlers are finally tasks reading $(tasks.status)", () => {
     const r = compile(

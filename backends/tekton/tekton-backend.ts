@@ -6,145 +6,26 @@
  * a separate `Task` document (`tasks=separate`, referenced by `taskRef`). Order in the file:
  * Tasks (in step order), the Pipeline, the PipelineRun. Every value a step reads reaches it
  * as a Task param bound by the pipeline task (`$(params.x)`, `$(tasks.t.results.r)`,
- * `$(context.pipelineRun.name)`), so both layouts behave the same. Steps whose dependencies
- * need another step's failure (or any outcome), and exit handlers, become `finally` tasks
- * guarded by `$(tasks.<t>.status)` / `$(tasks.status)` when expressions.
+ * `$(context.pipelineRun.name)`), so both layouts behave the same. Dependencies on another
+ * step's outcome read its `couler-outcome` result (./status-deps.ts); exit handlers become
+ * `finally` tasks guarded by `$(tasks.status)` when expressions.
  */
 import type { Backend, CompileContext, OutputFile } from "../backend.js";
-import type { Capabilities } from "../../src/ir/features.js";
-import { buildGraph, isPodStep, refsOfValue, topoOrder, valuesOfCondition } from "../../src/ir/graph.js";
+import { isPodStep, refsOfValue, topoOrder, valuesOfCondition } from "../../src/ir/graph.js";
 import type { ContainerStep, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
-import { NameTable, type NameRule } from "../common/names.js";
+import { NameTable } from "../common/names.js";
+import { tektonCapabilities as capabilities } from "./capabilities.js";
+import { PARAM_NAME, PIPELINE_NAME, RESULT_NAME, SIDECAR_NAME, STEP_NAME, TASK_DOC_NAME, TASK_NAME } from "./names.js";
 import { toYamlDocuments } from "../common/yaml.js";
 import { DOLLAR_ENV, kubeLiteral, tektonInert } from "./escape.js";
-import { conditionToWhen, dependsToStates, isOkSet, tektonStatusValues, type Lowered, type WhenAtom } from "./when.js";
+import { conditionToWhen, type Lowered, type WhenAtom } from "./when.js";
+import { OUTCOME_RESULT, outcomeScript, planStatusDeps, statusWarnings } from "./status-deps.js";
 import { wrapperScript } from "./wrapper.js";
 import { withConditionHelpers } from "./condition-helpers.js";
+import { ARTIFACT_WS, buildPipelineRun, durationText } from "./pipeline-run.js";
 
-const capabilities: Capabilities = {
-  "container-step": "yes",
-  "script-step": "yes",
-  "resource-step": {
-    unsupported:
-      "Tekton has no step that creates a Kubernetes object and waits for a condition; run kubectl in a container step (with a service account allowed to create the object) instead",
-  },
-  "template-ref-step": {
-    unsupported:
-      "a template of an installed Argo WorkflowTemplate has no Tekton counterpart; write the step in the workflow, or call an installed Tekton Task from a hand-written Pipeline",
-  },
-  "while-loop": {
-    unsupported: "a Tekton Pipeline is a DAG without loops or recursion; repeat inside one step's program, or start a new PipelineRun from a finally task",
-  },
-  param: "yes",
-  "step-result": "yes",
-  "output-parameter": "yes",
-  "resource-output": { unsupported: "Tekton has no resource steps, so there is no created object to read outputs from" },
-  env: "yes",
-  "secret-env": "yes",
-  "secret-namespace": {
-    warn: "a pod reads secrets from its own namespace only: the secret's namespace is not written into the manifest; run the PipelineRun in that namespace",
-  },
-  "declared-secret": {
-    warn: "the Secret is referenced by name but not created (its values never enter the output): create it (kubectl create secret generic ...) before starting the PipelineRun",
-  },
-  resources: "yes",
-  "step-timeout": "yes",
-  retry: "yes",
-  "retry-backoff": { warn: "Tekton retries a failed task at once: the backoff (delay, factor, cap) is dropped, the retry count is kept" },
-  "image-pull-policy": "yes",
-  "working-dir": "yes",
-  "node-selector": "yes",
-  "runs-on": { warn: "runner labels pick GitHub Actions runners; on Kubernetes a step's node is chosen with nodeSelector, so they are not written" },
-  "status-dependency": "yes",
-  "depends-expression": "yes",
-  condition: "yes",
-  "loop-items": "yes",
-  "loop-from": "yes",
-  "loop-parallelism": {
-    warn: "a Tekton matrix has no per-task concurrency limit: all instances may run at once (limit them cluster-wide with a ResourceQuota or a LimitRange)",
-  },
-  "fan-in": "yes",
-  "exit-handler": "yes",
-  "workflow-status": "yes",
-  "workflow-name": "yes",
-  "artifact-passing": "yes",
-  "output-artifact": {
-    warn: "Tekton has no artifact store: the artifact is kept on the run's own volume (the couler-artifacts workspace, a claim the PipelineRun creates), which lives only as long as the PipelineRun",
-  },
-  "artifact-store": {
-    unsupported: "Tekton does not fetch from or upload to S3, GCS or OSS by itself; copy the files in the step (e.g. with the cloud's CLI image), or use a volume",
-  },
-  "artifact-git": {
-    unsupported: "Tekton does not check out Git repositories by itself; clone in the step (or use the catalog's git-clone Task in a hand-written Pipeline)",
-  },
-  "artifact-http": { unsupported: "Tekton does not download input files by itself; fetch the file in the step (curl or wget)" },
-  volume: "yes",
-  "volume-mount": "yes",
-  tolerations: "yes",
-  affinity: "yes",
-  "security-context": "yes",
-  sidecar: "yes",
-  daemon: {
-    unsupported: "Tekton has no daemon tasks that outlive their own TaskRun; run the server as a sidecar of the step that uses it",
-  },
-  cache: { unsupported: "Tekton has no memoization of task results; every run executes every task" },
-  cron: {
-    unsupported:
-      "Tekton Pipelines has no schedule: create the PipelineRun from a Kubernetes CronJob or a Tekton Triggers EventListener fed by a cron source",
-  },
-  "reusable-template": "yes",
-  parallelism: {
-    warn: "Tekton has no limit on how many tasks of a PipelineRun run at once: the limit is dropped (bound it with a ResourceQuota on the namespace)",
-  },
-  "pod-gc": { warn: "Tekton keeps a TaskRun's pod until the TaskRun is deleted: pod deletion is dropped (prune finished runs with the Tekton pruner)" },
-  "image-pull-secrets": "yes",
-  dns: "yes",
-  "workflow-timeout": "yes",
-  "time-to-clean": {
-    warn: "Tekton does not delete finished PipelineRuns by itself: the time to keep it is dropped (use the Tekton Operator's pruner or a cleanup CronJob)",
-  },
-  "service-account": "yes",
-  namespace: "yes",
-  labels: "yes",
-  annotations: "yes",
-};
+// Capabilities: ./capabilities.ts; name rules: ./names.ts.
 
-const dnsFix = (n: string) =>
-  n
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/-+/g, "-")
-    .replace(/^-+|-+$/g, "") || "x";
-
-/** Pipeline task names and Task names: DNS-1123 labels (Tekton validates both). */
-const TASK_NAME: NameRule = {
-  what: "pipeline task name",
-  target: "tekton",
-  valid: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-  maxLength: 63,
-  fix: dnsFix,
-};
-
-/** Leaves room for the 5 characters `generateName` adds, so run names stay labels. */
-const PIPELINE_NAME: NameRule = { ...TASK_NAME, what: "pipeline name", maxLength: 57 };
-const TASK_DOC_NAME: NameRule = { ...TASK_NAME, what: "Task name" };
-/** Tekton prefixes step containers with `step-`. */
-const STEP_NAME: NameRule = { ...TASK_NAME, what: "step name", maxLength: 58 };
-/** Tekton prefixes sidecar containers with `sidecar-`. */
-const SIDECAR_NAME: NameRule = { ...TASK_NAME, what: "sidecar name", maxLength: 55 };
-
-const RESULT_NAME: NameRule = {
-  what: "result name",
-  target: "tekton",
-  valid: /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
-  maxLength: 63,
-  fix: (n) => n.replace(/[^-A-Za-z0-9_.]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") || "r",
-};
-
-const PARAM_NAME = /^[A-Za-z_][-A-Za-z0-9_]*$/;
-
-/** The workspace (a per-run claim) through which artifacts pass from step to step. */
-const ARTIFACT_WS = "couler-artifacts";
 
 type Json = Record<string, unknown>;
 type PodStep = ContainerStep | ScriptStep;
@@ -171,18 +52,10 @@ interface TaskInfo {
   chain?: PodStep[];
   /** Results declared `type: array` (a non-fanned-out producer feeding a matrix). */
   readonly arrayResults: Set<string>;
+  /** Publishes its outcome as result `couler-outcome` (./status-deps.ts). */
+  observed?: { readonly handled: boolean; readonly retries: number };
 }
 
-function durationText(seconds: number): string {
-  let s = seconds;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const sec = Math.round(s * 1000) / 1000;
-  const out = `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${sec || (!h && !m) ? `${sec}s` : ""}`;
-  return out;
-}
 
 function refKey(r: Ref): string {
   return JSON.stringify(r);
@@ -242,6 +115,11 @@ class TektonCompiler {
     this.checkParams();
     this.placeMain();
     this.placeExitHandler();
+    this.diag.warning(
+      "error-status",
+      "Tekton has no Error status: on target tekton a step that cannot start (or does not write a declared output) fails its TaskRun and the PipelineRun ends Failed, where couler run ends Error",
+      wf.loc,
+    );
     this.planResults(steps);
     for (const t of new Set(this.tasks.values())) {
       if (t.step.loop && t.step.outputArtifacts?.some((a) => !a.store)) {
@@ -391,54 +269,28 @@ class TektonCompiler {
 
   // ------------------------------------------------------------ placement: tasks or finally
 
-  /** Decide, in dependency order, which main steps are plain tasks and which go to finally. */
+  /** Decide how each main step's dependencies are expressed (./status-deps.ts). */
   private placeMain(): void {
-    const wf = this.wf;
-    const g = buildGraph(wf);
-    const ancestorsHaveWhen = new Map<string, boolean>();
-    for (const name of topoOrder(wf, g)) {
-      const t = this.tasks.get(name);
-      const s = g.byName.get(name)!;
-      const parents = g.parents.get(name) ?? [];
-      ancestorsHaveWhen.set(name, !!s.when || parents.some((p) => ancestorsHaveWhen.get(p)));
-      if (!t || !s.depends) continue;
-      const states = dependsToStates(s.depends);
-      if (!states.ok) {
-        this.error(s.loc, `the dependencies of step "${name}" cannot be expressed: ${states.why}`);
+    const { plan, errors } = planStatusDeps(
+      this.wf,
+      (n) => this.tasks.get(n)!.name,
+      (n) => this.tasks.has(n),
+    );
+    for (const e of errors) this.error(this.tasks.get(e.step)?.step.loc ?? this.wf.loc, e.message);
+    for (const [name, t] of this.tasks) {
+      if (t.final) continue;
+      const fin = plan.final.get(name);
+      if (fin) {
+        t.final = true;
+        t.statusWhen = fin;
         continue;
       }
-      const plain = [...states.value].every(([p, set]) => {
-        const pt = this.tasks.get(p);
-        if (!pt || pt.final) return false;
-        if (isOkSet(set)) return true;
-        const sorted = [...set].sort().join(",");
-        // A plain runAfter also runs after a parent skipped by its when; "succeeded" alone is
-        // the same edge only when nothing upstream can be skipped.
-        return sorted === "skipped,succeeded" || (sorted === "succeeded" && !ancestorsHaveWhen.get(p));
-      });
-      if (plain) {
-        t.runAfter = [...states.value.keys()].filter((p) => this.tasks.has(p)).map((p) => this.tasks.get(p)!.name);
-        continue;
-      }
-      t.final = true;
-      for (const [p, set] of states.value) {
-        const pt = this.tasks.get(p);
-        if (!pt) continue;
-        if (pt.final) {
-          this.error(
-            s.loc,
-            `step "${name}" waits for step "${p}", which runs in Tekton's finally section (it depends on another step's failure or outcome, or is an exit handler); Tekton cannot order anything after a finally task`,
-          );
-          continue;
-        }
-        const vs = tektonStatusValues(p, set);
-        if (!vs.ok) {
-          this.error(s.loc, `the dependencies of step "${name}" cannot be expressed: ${vs.why}`);
-          continue;
-        }
-        if (vs.value.length < 3) t.statusWhen.push({ input: `$(tasks.${pt.name}.status)`, operator: "in", values: vs.value });
-      }
+      t.runAfter = (plan.runAfter.get(name) ?? []).map((p) => this.tasks.get(p)!.name);
+      t.statusWhen = [...(plan.guards.get(name) ?? [])];
+      const o = plan.observed.get(name);
+      if (o) t.observed = { handled: o.handled, retries: t.step.retry?.limit ?? 0 };
     }
+    statusWarnings(this.wf, plan, (n) => this.tasks.get(n), this.diag);
   }
 
   // ------------------------------------------------------------ results
@@ -743,6 +595,14 @@ class TektonCompiler {
     const chain = info.chain ?? [info.step];
     const stepNames = new NameTable(STEP_NAME, this.diag);
     const builtSteps = chain.map((st) => buildStep(st, info.chain ? stepNames.add(st.name, st.loc) : "main"));
+    if (info.observed) {
+      // The program's failure is recorded, not fatal; the next step publishes the outcome (./status-deps.ts).
+      builtSteps[0]!.step.onError = "continue";
+      builtSteps.push({
+        step: { name: "couler-outcome", image: this.ctx.options["condition-image"] ?? "busybox:1.36", script: outcomeScript(info.observed.handled, info.observed.retries) },
+        sidecars: [],
+      });
+    }
     s = info.step;
     const sidecars = builtSteps.flatMap((b) => b.sidecars);
 
@@ -791,6 +651,13 @@ class TektonCompiler {
     if (s.retry) task.retries = s.retry.limit;
     if (s.timeout !== undefined && !info.chain) task.timeout = durationText(s.timeout);
     if (bindings.length) task.workspaces = bindings;
+    if (params.has(refKey({ kind: "workflow", field: "name" }))) {
+      this.diag.warning(
+        "workflow-name",
+        `step "${s.name}" reads the workflow name: on target tekton that is $(context.pipelineRun.name), the PipelineRun's generated name (${this.pipelineName}-xxxxx), not the workflow's name`,
+        s.loc,
+      );
+    }
     if (params.has(refKey({ kind: "workflow", field: "status" }))) {
       this.diag.warning(
         "workflow-status",
@@ -813,6 +680,7 @@ class TektonCompiler {
         if (r !== undefined) results.push(this.resultDecl(info, r, `output ${o.name} of step ${st.name}`));
       }
     }
+    if (info.observed) results.push({ name: OUTCOME_RESULT, description: `outcome of step ${s.name}: Succeeded or Failed` });
     if (results.length) spec.results = results;
     if (taskWorkspaces.length) spec.workspaces = taskWorkspaces;
     spec.steps = builtSteps.map((b) => b.step);
@@ -898,6 +766,11 @@ class TektonCompiler {
     }
     paramNames.add("item");
     const src = l.source;
+    this.diag.warning(
+      "empty-fan-out",
+      `step "${s.name}" fans out over a list known only at run time: when it is empty, Tekton skips the task and the tasks after it (skipBecauseEmptyArrayInMatrixParams), where couler run counts the step as succeeded with no items and runs them`,
+      s.loc,
+    );
     let value: string | undefined;
     if (src.kind === "param") value = `$(params.${src.name}[*])`;
     else {
@@ -905,81 +778,33 @@ class TektonCompiler {
       const res = p && (src.kind === "result" ? p.stdoutResult : p.outputResults.get(`${src.step}\n${src.output}`));
       if (!p || res === undefined) this.error(s.loc, `step "${s.name}" fans out over an output that step "${src.step}" does not produce`);
       else if (p.final) this.error(s.loc, `step "${s.name}" fans out over a result of step "${src.step}", which runs in finally; no task can read it`);
-      else value = `$(tasks.${p.name}.results.${res}[*])`;
+      else {
+        value = `$(tasks.${p.name}.results.${res}[*])`;
+        if (p.step.loop) {
+          this.diag.warning(
+            "fan-in-order",
+            `step "${s.name}" fans out over the gathered results of fan-out "${src.step}": Tekton gathers them from the TaskRuns sorted by name (items 0, 1, 10, 11, 2, …), so with more than 10 items the instances of "${s.name}" run in that order on target tekton`,
+            s.loc,
+          );
+        }
+      }
     }
     return { params: [{ name: "item", value: value ?? "" }] };
   }
 
-  // ------------------------------------------------------------ the run
-
   private pipelineRun(metadata: Json): Json | undefined {
-    const wf = this.wf;
-    const c = wf.config;
-    const podTemplate: Json = {};
-    if (c.nodeSelector) podTemplate.nodeSelector = { ...c.nodeSelector };
-    if (c.tolerations?.length) podTemplate.tolerations = c.tolerations.map((t) => ({ ...t }));
-    if (c.affinity) podTemplate.affinity = { ...c.affinity };
-    if (c.securityContext) podTemplate.securityContext = { ...c.securityContext };
-    if (c.imagePullSecrets?.length) podTemplate.imagePullSecrets = c.imagePullSecrets.map((name) => ({ name }));
-    if (c.dnsPolicy) podTemplate.dnsPolicy = c.dnsPolicy;
-    if (c.dnsConfig) podTemplate.dnsConfig = { ...c.dnsConfig };
-    const taskRunSpecs: Json[] = [];
-    for (const t of this.tasks.values()) {
-      const s = t.step;
-      const pt: Json = {};
-      if (s.nodeSelector) pt.nodeSelector = { ...s.nodeSelector };
-      if (s.tolerations?.length) pt.tolerations = s.tolerations.map((x) => ({ ...x }));
-      if (s.affinity) pt.affinity = { ...s.affinity };
-      if (Object.keys(pt).length) taskRunSpecs.push({ pipelineTaskName: t.name, podTemplate: pt });
-    }
-    const workspaces = (c.volumes ?? []).map((v): Json => {
-      if (v.kind === "pvc") return { name: v.name, persistentVolumeClaim: { claimName: v.claimName, ...(v.readOnly ? { readOnly: true } : {}) } };
-      if (v.kind === "emptyDir") {
-        const e: Json = {};
-        if (v.medium) e.medium = v.medium;
-        if (v.sizeLimit) e.sizeLimit = v.sizeLimit;
-        return { name: v.name, emptyDir: e };
-      }
-      const spec: Json = { accessModes: [...v.accessModes], resources: { requests: { storage: v.size } } };
-      if (v.storageClass !== undefined) spec.storageClassName = v.storageClass;
-      return { name: v.name, volumeClaimTemplate: { spec } };
+    return buildPipelineRun({
+      wf: this.wf,
+      options: this.ctx.options,
+      diag: this.diag,
+      tasks: [...this.tasks.values()],
+      usesArtifacts: this.usesArtifacts(),
+      withRun: this.withRun,
+      pipelineName: this.pipelineName,
+      arrayParams: this.arrayParams,
+      arrayDefault: (n, t, l) => this.arrayDefault(n, t, l),
+      metadata,
     });
-
-    if (this.usesArtifacts()) {
-      workspaces.push({
-        name: ARTIFACT_WS,
-        volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: this.ctx.options["artifact-size"] ?? "1Gi" } } } },
-      });
-    }
-    if (!this.withRun) {
-      const dropped: string[] = [];
-      if (c.timeout !== undefined) dropped.push("the workflow timeout (spec.timeouts.pipeline)");
-      if (c.serviceAccount !== undefined) dropped.push("the service account (spec.taskRunTemplate.serviceAccountName)");
-      if (Object.keys(podTemplate).length) dropped.push("pod settings (spec.taskRunTemplate.podTemplate)");
-      if (taskRunSpecs.length) dropped.push("per-step node selectors, tolerations or affinity (spec.taskRunSpecs)");
-      if (workspaces.length) dropped.push("volume bindings (spec.workspaces)");
-      if (dropped.length) {
-        this.diag.warning(
-          "dropped",
-          `on target tekton these settings live in the PipelineRun, which is not emitted (${wf.config.reusable ? "reusable workflow" : "pipelinerun=false"}): ${dropped.join(", ")}; set them when you start the Pipeline`,
-          wf.loc,
-        );
-      }
-      return undefined;
-    }
-    const spec: Json = { pipelineRef: { name: this.pipelineName } };
-    const values = wf.params.filter((p) => p.default !== undefined);
-    if (values.length) {
-      spec.params = values.map((p) => ({ name: p.name, value: this.arrayParams.has(p.name) ? this.arrayDefault(p.name, p.default!, p.loc) : p.default }));
-    }
-    if (c.timeout !== undefined) spec.timeouts = { pipeline: durationText(c.timeout) };
-    const trt: Json = {};
-    if (c.serviceAccount !== undefined) trt.serviceAccountName = c.serviceAccount;
-    if (Object.keys(podTemplate).length) trt.podTemplate = podTemplate;
-    if (Object.keys(trt).length) spec.taskRunTemplate = trt;
-    if (taskRunSpecs.length) spec.taskRunSpecs = taskRunSpecs;
-    if (workspaces.length) spec.workspaces = workspaces;
-    return { apiVersion: "tekton.dev/v1", kind: "PipelineRun", metadata, spec };
   }
 }
 

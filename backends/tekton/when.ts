@@ -102,13 +102,15 @@ const STATES = ["succeeded", "failed", "errored", "skipped", "omitted"] as const
 type State = (typeof STATES)[number];
 
 const STATUS_STATES: Partial<Record<DepStatus, readonly State[]>> = {
-  ok: ["succeeded", "skipped", "omitted"],
+  // A bare dependency: the parent succeeded or was skipped by its own condition (an omitted parent omits the step).
+  ok: ["succeeded", "skipped"],
   succeeded: ["succeeded"],
   failed: ["failed"],
   errored: ["errored"],
   skipped: ["skipped"],
   omitted: ["omitted"],
-  any: ["succeeded", "failed", "errored"],
+  // Finished in any state, also skipped or omitted (src/run/evaluate.ts atomHolds).
+  any: ["succeeded", "failed", "errored", "skipped", "omitted"],
 };
 
 type Pred = { readonly kind: "one"; readonly step: string; readonly states: ReadonlySet<State> } | { readonly kind: "all"; readonly of: ReadonlyMap<string, ReadonlySet<State>> };
@@ -188,7 +190,7 @@ function pred(d: Depends): Lowered<Pred> {
 
 /** Is this set the plain "after" edge (`ok`)? */
 export function isOkSet(s: ReadonlySet<string>): boolean {
-  return s.size === 3 && s.has("succeeded") && s.has("skipped") && s.has("omitted");
+  return s.size === 2 && s.has("succeeded") && s.has("skipped");
 }
 
 /**

@@ -48,6 +48,25 @@ function fanInLines(words: number, positions: readonly number[]): string[] {
   const lines: string[] = [];
   for (let i = 0; i < words; i++) lines.push(`w${i}=$${i < 9 ? i + 1 : `{${i + 1}}`}`);
   if (words) lines.push(`shift ${words}`);
+  // Tekton gathers a matrix task's results from its TaskRuns sorted by name as strings
+  // (tektoncd/pipeline pkg/reconciler/pipelinerun/resources/pipelinerunresolution.go,
+  // createResultsCacheMatrixedTaskRuns): items 0, 1, 10, 11, 2, ... Put each back at its index:
+  // the k-th value belongs to the k-th index in that order (0, then 1..n-1 in lexicographic order).
+  lines.push(
+    "n=$#",
+    "m=$((n - 1))",
+    "cur=1",
+    "first=1",
+    'for it in "$@"; do',
+    '  if [ "$first" = 1 ]; then first=0; v_0=$it; continue; fi',
+    '  eval "v_$cur=\\$it"',
+    '  if [ $((cur * 10)) -le "$m" ]; then cur=$((cur * 10)); else',
+    '    if [ "$cur" -ge "$m" ]; then cur=$((cur / 10)); fi',
+    "    cur=$((cur + 1))",
+    "    while [ $((cur % 10)) -eq 0 ]; do cur=$((cur / 10)); done",
+    "  fi",
+    "done",
+  );
   lines.push(
     "nl='",
     "'",
@@ -55,7 +74,10 @@ function fanInLines(words: number, positions: readonly number[]): string[] {
     "cr=`printf '\\r'`",
     "json='['",
     "sep=''",
-    'for it in "$@"; do',
+    "i=0",
+    'while [ "$i" -lt "$n" ]; do',
+    '  eval "it=\\$v_$i"',
+    "  i=$((i + 1))",
     "  esc=''",
     '  rest=$it',
     '  while [ -n "$rest" ]; do',

@@ -77,6 +77,14 @@ export function readTekton(files: readonly OutputFile[], ir: WorkflowIR): NGraph
       const ks = keys(w.input, refs);
       for (const v of w.values ?? []) ks.push(...keys(v, refs));
       const st = /^\$\(tasks\.([^.]+)\.status\)$/.exec(w.input ?? "");
+      const oc = /^\$\(tasks\.([^.]+)\.results\.couler-outcome\)$/.exec(w.input ?? "");
+      if (oc) {
+        // An outcome guard (backends/tekton/status-deps.ts): the step runs only when the observed
+        // task ran and its outcome is (not) among the values; a task that did not run has no result.
+        taskRefs.add(oc[1]!);
+        status.push(outcomeAtom(stepOf(oc[1]!) ?? oc[1]!, w.operator, w.values));
+        continue;
+      }
       if (st) {
         taskRefs.add(st[1]!);
         status.push(statusAtom(stepOf(st[1]!) ?? st[1]!, w.operator, w.values));
@@ -162,6 +170,14 @@ function outputName(s: Step | undefined, result: string): string {
 }
 
 const TEKTON_STATUS: Record<string, OutcomeClass[]> = { Succeeded: ["S"], Failed: ["F"], None: ["K", "O", "U"] };
+
+function outcomeAtom(step: string, operator: string, values: string[]): Formula {
+  const ran: OutcomeClass[] = ["S", "F"];
+  const of = (v: string) => (v === "Succeeded" ? "S" : v === "Failed" ? "F" : undefined);
+  const listed = values.map(of).filter((c): c is "S" | "F" => c !== undefined);
+  const classes = operator === "notin" ? ran.filter((c) => !listed.includes(c as "S" | "F")) : ran.filter((c) => listed.includes(c as "S" | "F"));
+  return { kind: "atom", step, classes };
+}
 
 function statusAtom(step: string, operator: string, values: string[]): Formula {
   const classes = [...new Set(values.flatMap((v) => TEKTON_STATUS[v] ?? []))].sort() as OutcomeClass[];

@@ -6,5 +6,6 @@
 import { argoReplay } from "./argo/argo-replay.js";
 import { githubReplay } from "./github/replay.js";
 import type { Replay } from "./outcome.js";
+import { tektonReplay } from "./tekton/replay.js";
 
-export const REPLAYS: readonly Replay[] = [argoReplay, githubReplay];
+export const REPLAYS: readonly Replay[] = [argoReplay, tektonReplay(), githubReplay];
