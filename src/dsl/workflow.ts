@@ -399,13 +399,14 @@ export function dag(chains: readonly (readonly (() => unknown)[])[]): void {
  */
 export function setDependencies(fn: () => unknown, deps: string | readonly (string | StepHandle)[] | null = []): void {
   const scope = currentScope("setDependencies");
-  const loc = scope.here();
+  // Only a diagnostic needs the location, and it is still this call's when one is reported here.
+  const loc = () => scope.here();
   if (typeof fn !== "function") {
-    scope.diagnostics.error("invalid-option", `setDependencies(): the first argument must be a function, got ${describe(fn)}`, loc);
+    scope.diagnostics.error("invalid-option", `setDependencies(): the first argument must be a function, got ${describe(fn)}`, loc());
     return;
   }
   if (scope.dagDepth > 0 || scope.inSetDeps > 0) {
-    scope.diagnostics.error("invalid-option", "setDependencies() cannot be nested in dag() or setDependencies()", loc);
+    scope.diagnostics.error("invalid-option", "setDependencies() cannot be nested in dag() or setDependencies()", loc());
     return;
   }
   let parsed: Depends[] = [];
@@ -415,7 +416,7 @@ export function setDependencies(fn: () => unknown, deps: string | readonly (stri
       parsed = deps.map((d) => (d instanceof StepHandle ? on(d.name) : parseDependsText(String(d))));
     } else if (deps !== null && deps !== undefined) throw new Error(`expected a list of step names or a string, got ${describe(deps)}`);
   } catch (e) {
-    scope.diagnostics.error("invalid-depends", `setDependencies(): ${(e as Error).message}`, loc);
+    scope.diagnostics.error("invalid-depends", `setDependencies(): ${(e as Error).message}`, loc());
   }
   scope.openSection("setDependencies");
   scope.inSetDeps++;
