@@ -204,7 +204,6 @@ class GithubCompiler {
   private readonly mainNames: string[];
   /** How each main job decides to start (see `ordering`). */
   private readonly mode = new Map<string, "default" | "noFailure" | "explicit">();
-  private readonly ancestors = new Map<string, Set<string>>();
   /**
    * `step\0output` (`step\0` for stdout) → the job output holding that value in hex, for
    * conditions that compare it: GitHub's `==` ignores case, hex digits have none to ignore.
@@ -325,17 +324,27 @@ class GithubCompiler {
     const handled = new Set<string>();
     for (const s of steps) if (!isPlainAnd(s.depends)) for (const a of depAtoms(s.depends)) handled.add(a.step);
     const canSkip = new Set<string>();
+    // Per step, only what the rules ask of its ancestors: which are handled, and whether any
+    // can skip (whole ancestor sets would be quadratic in a long chain).
+    const handledAnc = new Map<string, ReadonlySet<string>>();
+    const skipAbove = new Set<string>();
+    const none: ReadonlySet<string> = new Set();
     for (const name of topoOrder(steps, g)) {
       const s = g.byName.get(name)!;
       const parents = g.parents.get(name) ?? [];
-      const anc = new Set<string>();
+      let hs: ReadonlySet<string> = none;
+      let skips = false;
       for (const p of parents) {
-        anc.add(p);
-        for (const a of this.ancestors.get(p) ?? []) anc.add(a);
+        const above = handledAnc.get(p) ?? none;
+        if (handled.has(p)) hs = new Set([...hs, p, ...above]);
+        else if (hs === none) hs = above; // shared: these sets are never changed once stored
+        else if (above.size) hs = new Set([...hs, ...above]);
+        if (canSkip.has(p) || skipAbove.has(p)) skips = true;
       }
-      this.ancestors.set(name, anc);
-      const handledAbove = [...anc].some((a) => handled.has(a) && !parents.includes(a));
-      const mode = !isPlainAnd(s.depends) || handledAbove ? "explicit" : [...anc].some((a) => canSkip.has(a)) ? "noFailure" : "default";
+      handledAnc.set(name, hs);
+      if (skips) skipAbove.add(name);
+      const handledAbove = [...hs].some((a) => !parents.includes(a));
+      const mode = !isPlainAnd(s.depends) || handledAbove ? "explicit" : skips ? "noFailure" : "default";
       this.mode.set(name, mode);
       if ((s.when && !this.itemCondition(s)) || s.loop?.kind === "from" || mode === "explicit") canSkip.add(name);
     }

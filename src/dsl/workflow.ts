@@ -166,14 +166,15 @@ export function workflow(name: string, body: () => void, options: WorkflowOption
       );
     }
   }
-  const ir = buildIR(scope);
+  // Frozen before validation, so what validation reads off the graph is shared with the backends.
+  const ir = deepFreeze(buildIR(scope));
   // A workflow left empty by errors already reported needs no "has no steps" on top.
   const checks = validateWorkflow(ir).filter((d) => !(d.code === "empty-workflow" && scope.diagnostics.hasErrors));
   const diagnostics = [...scope.diagnostics.items, ...checks];
   const wf: Workflow = {
     [WORKFLOW_BRAND]: true,
     name: ir.name,
-    ir: deepFreeze(ir),
+    ir,
     diagnostics: Object.freeze(diagnostics),
     baseDir: scope.baseDir,
     secretValues: scope.secretValues,

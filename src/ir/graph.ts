@@ -1,4 +1,10 @@
-/** Reading the step graph out of the IR: references, dependency atoms, order, cycles. */
+/**
+ * Reading the step graph out of the IR: references, dependency atoms, order, cycles.
+ *
+ * A built workflow's IR is deep-frozen, so what is read off a frozen node is computed once
+ * and shared by validation and every backend (cached by node identity, returned frozen).
+ * Nodes that are not frozen (a backend's own rewritten steps) are read afresh every time.
+ */
 import type { Condition, ContainerStep, DepOn, Depends, Ref, ScriptStep, Step, Value, WorkflowIR } from "./types.js";
 
 /** Every reference inside a value, in order. */
@@ -54,6 +60,15 @@ export function valuesOfStep(s: Step): Value[] {
  * source. (A while step's own condition reads its body, so it is not included.)
  */
 export function refsOfStep(s: Step): Ref[] {
+  if (!Object.isFrozen(s)) return computeRefsOfStep(s);
+  let refs = stepRefs.get(s);
+  if (refs === undefined) stepRefs.set(s, (refs = Object.freeze(computeRefsOfStep(s)) as Ref[]));
+  return refs;
+}
+
+const stepRefs = new WeakMap<Step, Ref[]>();
+
+function computeRefsOfStep(s: Step): Ref[] {
   const out: Ref[] = [];
   for (const v of valuesOfStep(s)) refsOfValue(v, out);
   for (const v of valuesOfCondition(s.when)) refsOfValue(v, out);
@@ -80,6 +95,15 @@ export interface StepScope {
 
 /** All graphs of a workflow, outermost first. */
 export function stepScopes(wf: WorkflowIR): StepScope[] {
+  if (!Object.isFrozen(wf)) return computeStepScopes(wf);
+  let scopes = wfScopes.get(wf);
+  if (scopes === undefined) wfScopes.set(wf, (scopes = Object.freeze(computeStepScopes(wf)) as StepScope[]));
+  return scopes;
+}
+
+const wfScopes = new WeakMap<WorkflowIR, StepScope[]>();
+
+function computeStepScopes(wf: WorkflowIR): StepScope[] {
   const out: StepScope[] = [];
   const walk = (id: string, steps: readonly Step[], owner?: Step) => {
     out.push(owner ? { id, steps, owner } : { id, steps });
@@ -92,10 +116,26 @@ export function stepScopes(wf: WorkflowIR): StepScope[] {
 
 /** Every step of the workflow, at any depth, in a fixed order. */
 export function allSteps(wf: WorkflowIR): Step[] {
-  return stepScopes(wf).flatMap((sc) => [...sc.steps]);
+  if (!Object.isFrozen(wf)) return stepScopes(wf).flatMap((sc) => [...sc.steps]);
+  let all = wfSteps.get(wf);
+  if (all === undefined) wfSteps.set(wf, (all = Object.freeze(stepScopes(wf).flatMap((sc) => [...sc.steps])) as Step[]));
+  return all;
 }
 
-export function depAtoms(d: Depends | undefined, out: DepOn[] = []): DepOn[] {
+const wfSteps = new WeakMap<WorkflowIR, Step[]>();
+
+export function depAtoms(d: Depends | undefined, out?: DepOn[]): DepOn[] {
+  if (out !== undefined) return collectAtoms(d, out);
+  if (!d) return [];
+  if (!Object.isFrozen(d)) return collectAtoms(d, []);
+  let atoms = dependsAtoms.get(d);
+  if (atoms === undefined) dependsAtoms.set(d, (atoms = Object.freeze(d.kind === "on" ? [d] : collectAtoms(d, [])) as DepOn[]));
+  return atoms;
+}
+
+const dependsAtoms = new WeakMap<Depends, DepOn[]>();
+
+function collectAtoms(d: Depends | undefined, out: DepOn[]): DepOn[] {
   if (!d) return out;
   switch (d.kind) {
     case "on":
@@ -103,10 +143,10 @@ export function depAtoms(d: Depends | undefined, out: DepOn[] = []): DepOn[] {
       break;
     case "and":
     case "or":
-      for (const x of d.of) depAtoms(x, out);
+      for (const x of d.of) collectAtoms(x, out);
       break;
     case "not":
-      depAtoms(d.of, out);
+      collectAtoms(d.of, out);
       break;
   }
   return out;
@@ -114,7 +154,19 @@ export function depAtoms(d: Depends | undefined, out: DepOn[] = []): DepOn[] {
 
 /** Names of the steps this step waits for, de-duplicated, sorted. */
 export function parentsOf(s: Step): string[] {
-  return [...new Set(depAtoms(s.depends).map((a) => a.step))].sort();
+  if (!Object.isFrozen(s)) return computeParentsOf(s);
+  let ps = stepParents.get(s);
+  if (ps === undefined) stepParents.set(s, (ps = Object.freeze(computeParentsOf(s)) as string[]));
+  return ps;
+}
+
+const stepParents = new WeakMap<Step, string[]>();
+
+function computeParentsOf(s: Step): string[] {
+  const d = s.depends;
+  if (!d) return [];
+  if (d.kind === "on") return [d.step];
+  return [...new Set(depAtoms(d).map((a) => a.step))].sort();
 }
 
 /** True when `d` is a plain conjunction of `ok` edges (what most engines call "after"). */
@@ -133,7 +185,8 @@ export function and(items: readonly Depends[]): Depends | undefined {
   }
   const seen = new Set<string>();
   const uniq = flat.filter((x) => {
-    const k = JSON.stringify(x);
+    // An atom is always { kind, step, status }; the key of anything else is its JSON.
+    const k = x.kind === "on" ? `\u0000${x.step}\u0000${x.status}` : JSON.stringify(x);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
@@ -152,6 +205,15 @@ export interface StepGraph {
 /** The graph of one scope's steps (the main graph by default). */
 export function buildGraph(wf: WorkflowIR | readonly Step[]): StepGraph {
   const steps = Array.isArray(wf) ? (wf as readonly Step[]) : (wf as WorkflowIR).steps;
+  if (!Object.isFrozen(steps)) return computeGraph(steps);
+  let g = graphs.get(steps);
+  if (g === undefined) graphs.set(steps, (g = computeGraph(steps)));
+  return g;
+}
+
+const graphs = new WeakMap<readonly Step[], StepGraph>();
+
+function computeGraph(steps: readonly Step[]): StepGraph {
   const byName = new Map<string, Step>();
   for (const s of steps) if (!byName.has(s.name)) byName.set(s.name, s);
   const parents = new Map<string, string[]>();
@@ -207,6 +269,16 @@ export function findCycle(g: StepGraph): string[] | undefined {
 /** Kahn's order, ties broken by creation order. Assumes no cycle (cycle members are left out). */
 export function topoOrder(wf: WorkflowIR | readonly Step[], g: StepGraph = buildGraph(wf)): string[] {
   const steps = Array.isArray(wf) ? (wf as readonly Step[]) : (wf as WorkflowIR).steps;
+  // Cached only for the shared graph of frozen steps: `g` may be a caller's own.
+  if (!Object.isFrozen(steps) || graphs.get(steps) !== g) return computeTopoOrder(steps, g);
+  let order = orders.get(g);
+  if (order === undefined) orders.set(g, (order = Object.freeze(computeTopoOrder(steps, g)) as string[]));
+  return order;
+}
+
+const orders = new WeakMap<StepGraph, string[]>();
+
+function computeTopoOrder(steps: readonly Step[], g: StepGraph): string[] {
   const index = new Map<string, number>();
   steps.forEach((s, i) => index.has(s.name) || index.set(s.name, i));
   const indeg = new Map<string, number>();
