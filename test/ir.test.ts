@@ -13,10 +13,10 @@ import { randomWorkflow } from "./helpers/random-workflow.js";
 
 describe("IR schema", () => {
   test("the precompiled validator is up to date with ir.schema.json", () => {
-    const file = repoPath("src", "ir", "ir-validator.generated.js");
+    const file = repoPath("src", "ir", "ir-validator.generated.cjs");
     const want = validatorSource();
     if (UPDATE) writeFileSync(file, want);
-    assert.equal(readFileSync(file, "utf8"), want, "run UPDATE_GOLDEN=1 npm test to regenerate src/ir/ir-validator.generated.js");
+    assert.equal(readFileSync(file, "utf8"), want, "run UPDATE_GOLDEN=1 npm test to regenerate src/ir/ir-validator.generated.cjs");
   });
 
   test("rejects what the schema forbids", () => {

@@ -40,13 +40,15 @@ export const IMPLICIT_TYPE_PATTERNS: readonly RegExp[] = [
 ];
 
 const TESTS = IMPLICIT_TYPE_PATTERNS;
+/** First letters (lower-cased) of the null and bool words: n, y, t, f, o. */
+const WORD_START = new Set([0x6e, 0x79, 0x74, 0x66, 0x6f]);
 
 /** Would this string, written plain, mean something other than a string to some reader? */
 export function needsQuotes(s: string): boolean {
-  // Of the patterns above, only the null and bool words (at most 5 characters) and YAML 1.1
-  // floats such as `e5` can match a string that starts with a letter.
+  // Of the patterns above, only the null and bool words (`null`, `yes`, `on`, `False`... at
+  // most 5 characters) and YAML 1.1 floats such as `e5` match a string that starts with a letter.
   const c = s.charCodeAt(0) | 0x20;
-  if (s.length > 5 && c >= 0x61 && c <= 0x7a && c !== 0x65) return false;
+  if (c >= 0x61 && c <= 0x7a && c !== 0x65 && (s.length > 5 || !WORD_START.has(c))) return false;
   return TESTS.some((re) => re.test(s)) || s === "<<" || s === "=";
 }
 

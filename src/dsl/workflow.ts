@@ -556,7 +556,8 @@ function isAncestor(a: string, b: string, parents: Map<string, Set<string>>): bo
 function deepFreeze<T>(x: T): T {
   if (x && typeof x === "object" && !Object.isFrozen(x)) {
     Object.freeze(x);
-    for (const v of Object.values(x)) deepFreeze(v);
+    if (Array.isArray(x)) for (let i = 0; i < x.length; i++) deepFreeze(x[i]);
+    else for (const k in x) if (Object.hasOwn(x, k)) deepFreeze((x as Record<string, unknown>)[k]);
   }
   return x;
 }
