@@ -53,7 +53,7 @@ const rawStack = (_e: Error, sites: NodeJS.CallSite[]) => sites;
 /** The calling user frame, or undefined when none can be found (e.g. called from the REPL). */
 export function callerLoc(): AbsLoc | undefined {
   // A shallow stack is cheap and almost always reaches the user's frame; go deeper only if not.
-  return findUserFrame(capture(10)) ?? findUserFrame(capture(200));
+  return findUserFrame(capture(8)) ?? findUserFrame(capture(200));
 }
 
 function capture(limit: number): NodeJS.CallSite[] | undefined {

@@ -184,15 +184,20 @@ export class WorkflowScope {
     seq.section = undefined;
     const inSection = new Set(sec.nodes);
     const hasSuccessor = new Set<string>();
+    const atoms: DepOn[] = [];
     for (const name of sec.nodes) {
       const d = this.byName.get(name)!;
-      for (const dep of d.deps) for (const a of atomsOf(dep)) if (inSection.has(a.step)) hasSuccessor.add(a.step);
-    }
-    for (const name of sec.nodes) {
-      const d = this.byName.get(name)!;
-      if (d.sectionRoot && !d.deps.some((dep) => atomsOf(dep).some((a) => inSection.has(a.step)))) {
-        d.deps.unshift(...sec.entry);
+      let fromSection = false;
+      for (const dep of d.deps) {
+        atoms.length = 0;
+        for (const a of atomsOf(dep, atoms)) {
+          if (inSection.has(a.step)) {
+            hasSuccessor.add(a.step);
+            fromSection = true;
+          }
+        }
       }
+      if (d.sectionRoot && !fromSection) d.deps.unshift(...sec.entry);
       delete d.sectionRoot;
     }
     const seen = new Set<string>();

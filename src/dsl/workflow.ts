@@ -500,7 +500,8 @@ function buildList(drafts: readonly StepDraft[]): Step[] {
   const parentsOf = new Map<string, Set<string>>();
   for (const d of drafts) {
     const depends = and(d.deps);
-    const base = { ...d.step } as Record<string, unknown>;
+    // The draft's own object becomes the IR step: drafts are done with once the body has run.
+    const base = d.step as Record<string, unknown>;
     if (d.body) base.body = buildList(d.body);
     if (depends) base.depends = depends;
     const step = base as unknown as Step;

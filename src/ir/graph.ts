@@ -43,6 +43,15 @@ export function isPodStep(s: Step): s is ContainerStep | ScriptStep {
  * steps); arguments (template calls); the cache key. Not its `when` or loop.
  */
 export function valuesOfStep(s: Step): Value[] {
+  if (!Object.isFrozen(s)) return computeValuesOfStep(s);
+  let vs = stepValues.get(s);
+  if (vs === undefined) stepValues.set(s, (vs = Object.freeze(computeValuesOfStep(s)) as Value[]));
+  return vs;
+}
+
+const stepValues = new WeakMap<Step, Value[]>();
+
+function computeValuesOfStep(s: Step): Value[] {
   const vs: Value[] = [];
   if (isPodStep(s)) {
     for (const v of s.command ?? []) vs.push(v);
@@ -178,6 +187,8 @@ export function isPlainAnd(d: Depends | undefined): boolean {
 }
 
 export function and(items: readonly Depends[]): Depends | undefined {
+  if (items.length === 0) return undefined;
+  if (items.length === 1 && items[0]!.kind !== "and") return items[0];
   const flat: Depends[] = [];
   for (const i of items) {
     if (i.kind === "and") flat.push(...i.of);
