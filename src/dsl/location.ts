@@ -52,17 +52,20 @@ const rawStack = (_e: Error, sites: NodeJS.CallSite[]) => sites;
 
 /** The calling user frame, or undefined when none can be found (e.g. called from the REPL). */
 export function callerLoc(): AbsLoc | undefined {
-  // A shallow stack is cheap and almost always reaches the user's frame; go deeper only if not.
-  return findUserFrame(capture(8)) ?? findUserFrame(capture(200));
+  // A shallow stack is cheap and almost always reaches the user's frame (a DSL function is
+  // at most four of our frames deep: here, registerStep, createStep, runContainer); go
+  // deeper only if not.
+  return findUserFrame(capture(6)) ?? findUserFrame(capture(200));
 }
 
+/** Call sites above `callerLoc` (each one captured costs, so `limit` is kept small). */
 function capture(limit: number): NodeJS.CallSite[] | undefined {
   const prevPrepare = Error.prepareStackTrace;
   const prevLimit = Error.stackTraceLimit;
   Error.prepareStackTrace = rawStack;
   Error.stackTraceLimit = limit;
   const holder: { stack?: unknown } = {};
-  Error.captureStackTrace(holder, capture);
+  Error.captureStackTrace(holder, callerLoc);
   const sites = holder.stack as NodeJS.CallSite[] | undefined;
   Error.prepareStackTrace = prevPrepare;
   Error.stackTraceLimit = prevLimit;

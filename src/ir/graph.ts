@@ -175,7 +175,11 @@ function computeParentsOf(s: Step): string[] {
   const d = s.depends;
   if (!d) return [];
   if (d.kind === "on") return [d.step];
-  return [...new Set(depAtoms(d).map((a) => a.step))].sort();
+  const atoms = depAtoms(d);
+  if (atoms.length > 8) return [...new Set(atoms.map((a) => a.step))].sort();
+  const out: string[] = [];
+  for (const a of atoms) if (!out.includes(a.step)) out.push(a.step);
+  return out.sort();
 }
 
 /** True when `d` is a plain conjunction of `ok` edges (what most engines call "after"). */
@@ -231,7 +235,8 @@ function computeGraph(steps: readonly Step[]): StepGraph {
   const children = new Map<string, string[]>();
   for (const name of byName.keys()) children.set(name, []);
   for (const s of byName.values()) {
-    const ps = parentsOf(s).filter((p) => byName.has(p));
+    const all = parentsOf(s);
+    const ps = all.every((p) => byName.has(p)) ? all : all.filter((p) => byName.has(p));
     parents.set(s.name, ps);
     for (const p of ps) children.get(p)!.push(s.name);
   }
@@ -248,13 +253,13 @@ export function findCycle(g: StepGraph): string[] | undefined {
   const names = [...g.byName.keys()].sort();
   for (const root of names) {
     if (state.has(root)) continue;
-    // iterative DFS: frames of [node, next-child-index]
-    const frames: [string, number][] = [[root, 0]];
+    // iterative DFS: frames of [node, next-child-index, children in sorted order]
+    const frames: [string, number, readonly string[]][] = [[root, 0, sortedKids(g, root)]];
     state.set(root, 1);
     stack.push(root);
     while (frames.length) {
       const top = frames[frames.length - 1]!;
-      const kids = [...(g.children.get(top[0]) ?? [])].sort();
+      const kids = top[2];
       if (top[1] < kids.length) {
         const k = kids[top[1]++]!;
         const st = state.get(k);
@@ -265,7 +270,7 @@ export function findCycle(g: StepGraph): string[] | undefined {
         if (st === undefined) {
           state.set(k, 1);
           stack.push(k);
-          frames.push([k, 0]);
+          frames.push([k, 0, sortedKids(g, k)]);
         }
       } else {
         state.set(top[0], 2);
@@ -275,6 +280,11 @@ export function findCycle(g: StepGraph): string[] | undefined {
     }
   }
   return undefined;
+}
+
+function sortedKids(g: StepGraph, n: string): readonly string[] {
+  const kids = g.children.get(n);
+  return !kids || kids.length === 0 ? [] : kids.length === 1 ? kids : [...kids].sort();
 }
 
 /** Kahn's order, ties broken by creation order. Assumes no cycle (cycle members are left out). */
