@@ -56,11 +56,11 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
           );
         }
       }
-      const refs: Ref[] = [...refsOfStep(s)];
-      const condRefs = s.kind === "while" ? valuesOfCondition(s.condition).flatMap((v) => refsOfValue(v)) : [];
-      for (const r of refs) checkRef(r, s, sc, g.byName, false);
-      const body = s.kind === "while" ? buildGraph(s.body).byName : undefined;
-      for (const r of condRefs) checkRef(r, s, sc, body!, true);
+      for (const r of refsOfStep(s)) checkRef(r, s, sc, g.byName, false);
+      if (s.kind === "while") {
+        const body = buildGraph(s.body).byName;
+        for (const r of valuesOfCondition(s.condition).flatMap((v) => refsOfValue(v))) checkRef(r, s, sc, body, true);
+      }
       if (isPodStep(s)) {
         for (const a of s.inputArtifacts ?? []) {
           if (a.from.kind !== "step") continue;
@@ -86,7 +86,7 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
           }
         }
         const seenEnv = new Map<string, string>();
-        for (const e of s.env ?? []) seenEnv.set(e.name, "env");
+        if (s.secretEnv?.length) for (const e of s.env ?? []) seenEnv.set(e.name, "env");
         for (const e of s.secretEnv ?? []) {
           if (seenEnv.has(e.name)) {
             out.push(error("duplicate-env", `step "${s.name}" sets env var "${e.name}" twice (from ${seenEnv.get(e.name)} and secret "${e.secret}")`, s.loc));
@@ -103,10 +103,12 @@ export function validateWorkflow(wf: WorkflowIR): Diagnostic[] {
           }
         }
       }
-      const seenOut = new Set<string>();
-      for (const o of [...(s.outputs ?? []), ...(isPodStep(s) ? (s.outputArtifacts ?? []) : [])]) {
-        if (seenOut.has(o.name)) out.push(error("duplicate-output", `step "${s.name}" declares output "${o.name}" twice`, o.loc));
-        seenOut.add(o.name);
+      if (s.outputs?.length || (isPodStep(s) && s.outputArtifacts?.length)) {
+        const seenOut = new Set<string>();
+        for (const o of [...(s.outputs ?? []), ...(isPodStep(s) ? (s.outputArtifacts ?? []) : [])]) {
+          if (seenOut.has(o.name)) out.push(error("duplicate-output", `step "${s.name}" declares output "${o.name}" twice`, o.loc));
+          seenOut.add(o.name);
+        }
       }
       if (s.loop?.kind === "items") {
         if (s.loop.items.length === 0) out.push(error("empty-map", `map over step "${s.name}" has no items`, s.loc));
@@ -210,6 +212,10 @@ function waitStates(d: Depends | undefined, step: string): string[] {
 
 /** References only work as values; one that ended up in plain text (an image, a path) is a mistake. */
 function checkText(s: Step, out: Diagnostic[]): void {
+  // The common case, no marker anywhere, without building the list of fields.
+  if (isPodStep(s) && !s.outputs?.length && !s.outputArtifacts?.length && !s.inputArtifacts?.length && s.kind === "container") {
+    if (!TOKEN_CHARS.test(s.image) && (s.workingDir === undefined || !TOKEN_CHARS.test(s.workingDir))) return;
+  }
   const fields: [string, string | undefined][] = [];
   if (isPodStep(s)) {
     fields.push(["image", s.image], ["workingDir", s.workingDir]);

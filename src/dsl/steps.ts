@@ -248,7 +248,15 @@ class StepBuilder {
   values(x: unknown, what: string): Value[] | undefined {
     if (x === undefined) return undefined;
     const list = Array.isArray(x) ? x : [x];
-    return list.map((v, i) => this.value(v, `${what}[${i}]`));
+    // The label is only spelt out for a diagnostic: this runs for every command and argument.
+    return list.map((v, i) => {
+      const r = toValue(v);
+      if (typeof r === "object" && "error" in r) {
+        this.err(`${what}[${i}]: ${r.error}`);
+        return "";
+      }
+      return r;
+    });
   }
 
   stringMap(x: unknown, what: string): Record<string, string> | undefined {
