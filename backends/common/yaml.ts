@@ -62,8 +62,11 @@ const NON_PRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\ufff
  */
 const NOT_PLAIN = /^(?:\s|[?:,[\]{}#&*!|>'"%@`]|-(?:$| |--)|\.\.\.)|\s$|[\n\r\t]|: | #|:$/;
 
+/** Printable ASCII only, so nothing NON_PRINTABLE looks for (the common case, and a cheaper test). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 function canBePlain(s: string): boolean {
-  return s !== "" && !NOT_PLAIN.test(s) && !NON_PRINTABLE.test(s) && !needsQuotes(s);
+  return s !== "" && !NOT_PLAIN.test(s) && (PRINTABLE_ASCII.test(s) || !NON_PRINTABLE.test(s)) && !needsQuotes(s);
 }
 
 function doubleQuoted(s: string): string {
@@ -138,49 +141,71 @@ function hasKeys(o: object): boolean {
   return false;
 }
 
-// Plain loops, no per-node closures: a 10,000-step workflow is some 100,000 lines.
+// Plain loops, no per-node closures, and no string built per line: the output is a list of
+// fragments (indents, keys, scalars that already exist) joined once. A 10,000-step workflow
+// is some 100,000 lines.
+const deeper = new Map<string, string>();
+const dashed = new Map<string, string>();
+
+/** `indent` plus one level. */
+function inner(indent: string): string {
+  let d = deeper.get(indent);
+  if (d === undefined) deeper.set(indent, (d = indent + "  "));
+  return d;
+}
+
+/** `lead` followed by a sequence dash. */
+function dash(lead: string): string {
+  let d = dashed.get(lead);
+  if (d === undefined) {
+    d = lead + "- ";
+    if (dashed.size < 1000) dashed.set(lead, d);
+  }
+  return d;
+}
+
 function emitMap(obj: Record<string, unknown>, indent: string, out: string[], firstPrefix?: string): void {
   let first = firstPrefix !== undefined;
   for (const k of Object.keys(obj)) {
     const v = obj[k];
     if (v === undefined) continue;
-    const lead = first ? firstPrefix! : indent;
+    out.push(first ? firstPrefix! : indent, key(k), ":");
     first = false;
-    emitValue(lead + key(k) + ":", v, indent, out);
+    emitValue(v, indent, out);
   }
 }
 
 function emitSeq(arr: readonly unknown[], indent: string, out: string[], firstPrefix?: string): void {
-  const itemIndent = indent + "  ";
+  const itemIndent = inner(indent);
   for (let i = 0; i < arr.length; i++) {
     if (!(i in arr)) continue;
     const v = arr[i];
     const lead = i === 0 && firstPrefix !== undefined ? firstPrefix : indent;
     if (Array.isArray(v)) {
-      if (v.length) emitSeq(v, itemIndent, out, lead + "- ");
-      else out.push(lead + "- []");
+      if (v.length) emitSeq(v, itemIndent, out, dash(lead));
+      else out.push(lead, "- []\n");
     } else if (isCollection(v)) {
-      if (hasKeys(v)) emitMap(v as Record<string, unknown>, itemIndent, out, lead + "- ");
-      else out.push(lead + "- {}");
-    } else out.push(lead + "- " + scalar(v, indent));
+      if (hasKeys(v)) emitMap(v as Record<string, unknown>, itemIndent, out, dash(lead));
+      else out.push(lead, "- {}\n");
+    } else out.push(lead, "- ", scalar(v, indent), "\n");
   }
 }
 
-/** `head` is `key:` (in a map); the value goes after it or on the following lines. */
-function emitValue(head: string, v: unknown, indent: string, out: string[]): void {
+/** After `key:` (in a map): the value goes on the same line or on the following lines. */
+function emitValue(v: unknown, indent: string, out: string[]): void {
   if (Array.isArray(v)) {
-    if (v.length === 0) out.push(head + " []");
+    if (v.length === 0) out.push(" []\n");
     else {
-      out.push(head);
-      emitSeq(v, indent + "  ", out);
+      out.push("\n");
+      emitSeq(v, inner(indent), out);
     }
   } else if (isCollection(v)) {
-    if (!hasKeys(v)) out.push(head + " {}");
+    if (!hasKeys(v)) out.push(" {}\n");
     else {
-      out.push(head);
-      emitMap(v as Record<string, unknown>, indent + "  ", out);
+      out.push("\n");
+      emitMap(v as Record<string, unknown>, inner(indent), out);
     }
-  } else out.push(head + " " + scalar(v, indent));
+  } else out.push(" ", scalar(v, indent), "\n");
 }
 
 /** Serialise `value` (plain JSON data) as one YAML document. */
@@ -188,12 +213,12 @@ export function toYaml(value: unknown): string {
   const out: string[] = [];
   if (Array.isArray(value)) {
     if (value.length) emitSeq(value, "", out);
-    else out.push("[]");
+    else out.push("[]\n");
   } else if (isCollection(value)) {
     if (hasKeys(value)) emitMap(value as Record<string, unknown>, "", out);
-    else out.push("{}");
-  } else out.push(scalar(value, ""));
-  return `${out.join("\n")}\n`;
+    else out.push("{}\n");
+  } else out.push(scalar(value, ""), "\n");
+  return out.join("");
 }
 
 /** Several documents separated by `---`. */

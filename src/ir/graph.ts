@@ -45,7 +45,7 @@ export function isPodStep(s: Step): s is ContainerStep | ScriptStep {
 export function valuesOfStep(s: Step): Value[] {
   if (!Object.isFrozen(s)) return computeValuesOfStep(s);
   let vs = stepValues.get(s);
-  if (vs === undefined) stepValues.set(s, (vs = Object.freeze(computeValuesOfStep(s)) as Value[]));
+  if (vs === undefined) stepValues.set(s, (vs = shared(computeValuesOfStep(s))));
   return vs;
 }
 
@@ -71,11 +71,14 @@ function computeValuesOfStep(s: Step): Value[] {
 export function refsOfStep(s: Step): Ref[] {
   if (!Object.isFrozen(s)) return computeRefsOfStep(s);
   let refs = stepRefs.get(s);
-  if (refs === undefined) stepRefs.set(s, (refs = Object.freeze(computeRefsOfStep(s)) as Ref[]));
+  if (refs === undefined) stepRefs.set(s, (refs = shared(computeRefsOfStep(s))));
   return refs;
 }
 
 const stepRefs = new WeakMap<Step, Ref[]>();
+/** What an empty cached answer is (most steps read no references): one frozen array, not one each. */
+const NONE: readonly never[] = Object.freeze([]);
+const shared = <T>(xs: T[]): T[] => (xs.length === 0 ? (NONE as never as T[]) : (Object.freeze(xs) as T[]));
 
 function computeRefsOfStep(s: Step): Ref[] {
   const out: Ref[] = [];
@@ -165,7 +168,7 @@ function collectAtoms(d: Depends | undefined, out: DepOn[]): DepOn[] {
 export function parentsOf(s: Step): string[] {
   if (!Object.isFrozen(s)) return computeParentsOf(s);
   let ps = stepParents.get(s);
-  if (ps === undefined) stepParents.set(s, (ps = Object.freeze(computeParentsOf(s)) as string[]));
+  if (ps === undefined) stepParents.set(s, (ps = shared(computeParentsOf(s))));
   return ps;
 }
 
@@ -193,6 +196,12 @@ export function isPlainAnd(d: Depends | undefined): boolean {
 export function and(items: readonly Depends[]): Depends | undefined {
   if (items.length === 0) return undefined;
   if (items.length === 1 && items[0]!.kind !== "and") return items[0];
+  if (items.length <= 8 && items.every((x) => x.kind === "on")) {
+    // A few atoms (the usual case): de-duplicated by comparing them, no keys to build.
+    const uniq: DepOn[] = [];
+    for (const x of items as DepOn[]) if (!uniq.some((u) => u.step === x.step && u.status === x.status)) uniq.push(x);
+    return uniq.length === 1 ? uniq[0] : { kind: "and", of: uniq };
+  }
   const flat: Depends[] = [];
   for (const i of items) {
     if (i.kind === "and") flat.push(...i.of);
