@@ -141,71 +141,49 @@ function hasKeys(o: object): boolean {
   return false;
 }
 
-// Plain loops, no per-node closures, and no string built per line: the output is a list of
-// fragments (indents, keys, scalars that already exist) joined once. A 10,000-step workflow
-// is some 100,000 lines.
-const deeper = new Map<string, string>();
-const dashed = new Map<string, string>();
-
-/** `indent` plus one level. */
-function inner(indent: string): string {
-  let d = deeper.get(indent);
-  if (d === undefined) deeper.set(indent, (d = indent + "  "));
-  return d;
-}
-
-/** `lead` followed by a sequence dash. */
-function dash(lead: string): string {
-  let d = dashed.get(lead);
-  if (d === undefined) {
-    d = lead + "- ";
-    if (dashed.size < 1000) dashed.set(lead, d);
-  }
-  return d;
-}
-
+// Plain loops, no per-node closures: a 10,000-step workflow is some 100,000 lines.
 function emitMap(obj: Record<string, unknown>, indent: string, out: string[], firstPrefix?: string): void {
   let first = firstPrefix !== undefined;
   for (const k of Object.keys(obj)) {
     const v = obj[k];
     if (v === undefined) continue;
-    out.push(first ? firstPrefix! : indent, key(k), ":");
+    const lead = first ? firstPrefix! : indent;
     first = false;
-    emitValue(v, indent, out);
+    emitValue(lead + key(k) + ":", v, indent, out);
   }
 }
 
 function emitSeq(arr: readonly unknown[], indent: string, out: string[], firstPrefix?: string): void {
-  const itemIndent = inner(indent);
+  const itemIndent = indent + "  ";
   for (let i = 0; i < arr.length; i++) {
     if (!(i in arr)) continue;
     const v = arr[i];
     const lead = i === 0 && firstPrefix !== undefined ? firstPrefix : indent;
     if (Array.isArray(v)) {
-      if (v.length) emitSeq(v, itemIndent, out, dash(lead));
-      else out.push(lead, "- []\n");
+      if (v.length) emitSeq(v, itemIndent, out, lead + "- ");
+      else out.push(lead + "- []");
     } else if (isCollection(v)) {
-      if (hasKeys(v)) emitMap(v as Record<string, unknown>, itemIndent, out, dash(lead));
-      else out.push(lead, "- {}\n");
-    } else out.push(lead, "- ", scalar(v, indent), "\n");
+      if (hasKeys(v)) emitMap(v as Record<string, unknown>, itemIndent, out, lead + "- ");
+      else out.push(lead + "- {}");
+    } else out.push(lead + "- " + scalar(v, indent));
   }
 }
 
-/** After `key:` (in a map): the value goes on the same line or on the following lines. */
-function emitValue(v: unknown, indent: string, out: string[]): void {
+/** `head` is `key:` (in a map); the value goes after it or on the following lines. */
+function emitValue(head: string, v: unknown, indent: string, out: string[]): void {
   if (Array.isArray(v)) {
-    if (v.length === 0) out.push(" []\n");
+    if (v.length === 0) out.push(head + " []");
     else {
-      out.push("\n");
-      emitSeq(v, inner(indent), out);
+      out.push(head);
+      emitSeq(v, indent + "  ", out);
     }
   } else if (isCollection(v)) {
-    if (!hasKeys(v)) out.push(" {}\n");
+    if (!hasKeys(v)) out.push(head + " {}");
     else {
-      out.push("\n");
-      emitMap(v as Record<string, unknown>, inner(indent), out);
+      out.push(head);
+      emitMap(v as Record<string, unknown>, indent + "  ", out);
     }
-  } else out.push(" ", scalar(v, indent), "\n");
+  } else out.push(head + " " + scalar(v, indent));
 }
 
 /** Serialise `value` (plain JSON data) as one YAML document. */
@@ -213,12 +191,12 @@ export function toYaml(value: unknown): string {
   const out: string[] = [];
   if (Array.isArray(value)) {
     if (value.length) emitSeq(value, "", out);
-    else out.push("[]\n");
+    else out.push("[]");
   } else if (isCollection(value)) {
     if (hasKeys(value)) emitMap(value as Record<string, unknown>, "", out);
-    else out.push("{}\n");
-  } else out.push(scalar(value, ""), "\n");
-  return out.join("");
+    else out.push("{}");
+  } else out.push(scalar(value, ""));
+  return `${out.join("\n")}\n`;
 }
 
 /** Several documents separated by `---`. */
