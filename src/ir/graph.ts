@@ -257,6 +257,19 @@ function computeGraph(steps: readonly Step[]): StepGraph {
  * undefined when the graph is acyclic. Deterministic: searches from names in sorted order.
  */
 export function findCycle(g: StepGraph): string[] | undefined {
+  // Steps are usually created after the steps they wait for: when every edge leads to a
+  // later step, there is no cycle to look for.
+  const pos = new Map<string, number>();
+  for (const n of g.byName.keys()) pos.set(n, pos.size);
+  let forward = true;
+  for (const [n, kids] of g.children) {
+    const i = pos.get(n);
+    if (i === undefined || !kids.every((k) => (pos.get(k) ?? -1) > i)) {
+      forward = false;
+      break;
+    }
+  }
+  if (forward) return undefined;
   const state = new Map<string, 1 | 2>();
   const stack: string[] = [];
   const names = [...g.byName.keys()].sort();
@@ -311,6 +324,17 @@ const orders = new WeakMap<StepGraph, string[]>();
 function computeTopoOrder(steps: readonly Step[], g: StepGraph): string[] {
   const index = new Map<string, number>();
   steps.forEach((s, i) => index.has(s.name) || index.set(s.name, i));
+  // When every step comes after the steps it waits for (the usual case), the order below,
+  // ties broken by creation order, is creation order itself.
+  const inOrder: string[] = [];
+  let last = -1;
+  for (const [n, ps] of g.parents) {
+    const i = index.get(n);
+    if (i === undefined || i < last || !ps.every((p) => (index.get(p) ?? Infinity) < i)) break;
+    last = i;
+    inOrder.push(n);
+  }
+  if (inOrder.length === g.parents.size) return inOrder;
   const indeg = new Map<string, number>();
   for (const [n, ps] of g.parents) indeg.set(n, ps.length);
   // a small binary heap keyed by creation index keeps this O(n log n) for big graphs
