@@ -18,7 +18,7 @@ export interface CompileOutput {
 /** Diagnostics for every feature `wf` uses that `backend` cannot express (or drops). */
 export function checkCapabilities(wf: WorkflowIR, backend: Backend): Diagnostic[] {
   const bag = new DiagnosticBag();
-  for (const use of featuresOf(wf)) {
+  for (const use of featuresOf(wf, (f) => backend.capabilities[f] !== "yes")) {
     const support = backend.capabilities[use.feature];
     if (support === "yes") continue;
     const what = `${FEATURES[use.feature]}, used by ${use.where},`;

@@ -6,15 +6,17 @@ import { describe, test } from "node:test";
 import { canonicalJson } from "../src/ir/canonical.js";
 import { checkSchema, irSchema } from "../src/ir/schema.js";
 import { validatorSource } from "../src/ir/validator-source.js";
-import { readTree, UPDATE } from "./helpers/golden.js";
+import { loadWorkflowFile } from "../src/loader/load.js";
+import { listFixtures, readTree, UPDATE } from "./helpers/golden.js";
 import { repoPath } from "./helpers/paths.js";
+import { randomWorkflow } from "./helpers/random-workflow.js";
 
 describe("IR schema", () => {
   test("the precompiled validator is up to date with ir.schema.json", () => {
-    const file = repoPath("src", "ir", "ir-validator.generated.js");
+    const file = repoPath("src", "ir", "ir-validator.generated.cjs");
     const want = validatorSource();
     if (UPDATE) writeFileSync(file, want);
-    assert.equal(readFileSync(file, "utf8"), want, "run UPDATE_GOLDEN=1 npm test to regenerate src/ir/ir-validator.generated.js");
+    assert.equal(readFileSync(file, "utf8"), want, "run UPDATE_GOLDEN=1 npm test to regenerate src/ir/ir-validator.generated.cjs");
   });
 
   test("rejects what the schema forbids", () => {
@@ -37,6 +39,24 @@ describe("IR schema", () => {
       const ir = JSON.parse(text);
       assert.ok(validate(ir), `${path}: ${JSON.stringify(validate.errors)}`);
       assert.equal(canonicalJson(ir), text, `${path} is canonical`);
+    }
+  });
+
+  // Compiling does not check the schema (the DSL guarantees the shape); these keep it honest.
+  test("the IR of every valid fixture conforms to the schema", async () => {
+    const fixtures = listFixtures().filter((f) => !f.startsWith("fixtures/invalid/"));
+    assert.ok(fixtures.length > 20);
+    for (const f of fixtures) {
+      const loaded = await loadWorkflowFile(repoPath(f), f);
+      assert.ok(loaded.workflows.length > 0, f);
+      for (const { workflow } of loaded.workflows) assert.deepEqual(checkSchema(workflow.ir), [], `${f}: ${workflow.name}`);
+    }
+  });
+
+  test("the IR of random workflows conforms to the schema", () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const wf = randomWorkflow(seed, 1 + ((seed * 37) % 200));
+      assert.deepEqual(checkSchema(wf.ir), [], `random workflow ${seed}`);
     }
   });
 

@@ -40,25 +40,33 @@ export const IMPLICIT_TYPE_PATTERNS: readonly RegExp[] = [
 ];
 
 const TESTS = IMPLICIT_TYPE_PATTERNS;
+/** First letters (lower-cased) of the null and bool words: n, y, t, f, o. */
+const WORD_START = new Set([0x6e, 0x79, 0x74, 0x66, 0x6f]);
 
 /** Would this string, written plain, mean something other than a string to some reader? */
 export function needsQuotes(s: string): boolean {
+  // Of the patterns above, only the null and bool words (`null`, `yes`, `on`, `False`... at
+  // most 5 characters) and YAML 1.1 floats such as `e5` match a string that starts with a letter.
+  const c = s.charCodeAt(0) | 0x20;
+  if (c >= 0x61 && c <= 0x7a && c !== 0x65 && (s.length > 5 || !WORD_START.has(c))) return false;
   return TESTS.some((re) => re.test(s)) || s === "<<" || s === "=";
 }
 
 // Characters YAML does not allow raw (C0/C1 controls, DEL, line/paragraph separators,
 // BOM, lone surrogates), besides tab and line feed which are handled separately.
 const NON_PRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const INDICATOR_START = /^[?:,[\]{}#&*!|>'"%@`]/;
+/**
+ * What keeps a non-empty string from being written plain, besides NON_PRINTABLE and the
+ * implicit types: white space at either end; a tab or line break; an indicator first; `-`
+ * alone, before a space or as `---`; `...` first; `: ` or ` #` inside, or `:` last.
+ */
+const NOT_PLAIN = /^(?:\s|[?:,[\]{}#&*!|>'"%@`]|-(?:$| |--)|\.\.\.)|\s$|[\n\r\t]|: | #|:$/;
+
+/** Printable ASCII only, so nothing NON_PRINTABLE looks for (the common case, and a cheaper test). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 function canBePlain(s: string): boolean {
-  if (s === "" || /^\s|\s$/.test(s)) return false;
-  if (/[\n\r\t]/.test(s) || NON_PRINTABLE.test(s)) return false;
-  if (INDICATOR_START.test(s)) return false;
-  if (s.startsWith("-") && (s.length === 1 || s[1] === " " || s.startsWith("---"))) return false;
-  if (s.startsWith("...")) return false;
-  if (s.includes(": ") || s.includes(" #") || s.endsWith(":")) return false;
-  return !needsQuotes(s);
+  return s !== "" && !NOT_PLAIN.test(s) && (PRINTABLE_ASCII.test(s) || !NON_PRINTABLE.test(s)) && !needsQuotes(s);
 }
 
 function doubleQuoted(s: string): string {
@@ -112,47 +120,70 @@ function scalar(v: unknown, indent: string): string {
   return literalBlock(s, indent) ?? doubleQuoted(s);
 }
 
+// Map keys come from a small set (`name`, `template`, `dependencies`...): decide each once.
+const plainKeys = new Map<string, string>();
+
 function key(k: string): string {
-  return canBePlain(k) ? k : doubleQuoted(k);
+  let out = plainKeys.get(k);
+  if (out === undefined) {
+    out = canBePlain(k) ? k : doubleQuoted(k);
+    if (plainKeys.size < 10000) plainKeys.set(k, out);
+  }
+  return out;
 }
 
 function isCollection(v: unknown): v is object {
   return typeof v === "object" && v !== null;
 }
 
+function hasKeys(o: object): boolean {
+  for (const _ in o) if (Object.hasOwn(o, _)) return true;
+  return false;
+}
+
+// Plain loops, no per-node closures: a 10,000-step workflow is some 100,000 lines.
 function emitMap(obj: Record<string, unknown>, indent: string, out: string[], firstPrefix?: string): void {
-  const entries = Object.entries(obj).filter(([, v]) => v !== undefined);
-  entries.forEach(([k, v], i) => {
-    const lead = i === 0 && firstPrefix !== undefined ? firstPrefix : indent;
-    emitValue(`${lead}${key(k)}:`, v, indent, out);
-  });
+  let first = firstPrefix !== undefined;
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    const lead = first ? firstPrefix! : indent;
+    first = false;
+    emitValue(lead + key(k) + ":", v, indent, out);
+  }
 }
 
 function emitSeq(arr: readonly unknown[], indent: string, out: string[], firstPrefix?: string): void {
-  arr.forEach((v, i) => {
+  const itemIndent = indent + "  ";
+  for (let i = 0; i < arr.length; i++) {
+    if (!(i in arr)) continue;
+    const v = arr[i];
     const lead = i === 0 && firstPrefix !== undefined ? firstPrefix : indent;
-    const itemIndent = `${indent}  `;
-    if (Array.isArray(v) && v.length) emitSeq(v, itemIndent, out, `${lead}- `);
-    else if (isCollection(v) && !Array.isArray(v) && Object.keys(v).length) emitMap(v as Record<string, unknown>, itemIndent, out, `${lead}- `);
-    else out.push(`${lead}- ${Array.isArray(v) ? "[]" : isCollection(v) ? "{}" : scalar(v, indent)}`);
-  });
+    if (Array.isArray(v)) {
+      if (v.length) emitSeq(v, itemIndent, out, lead + "- ");
+      else out.push(lead + "- []");
+    } else if (isCollection(v)) {
+      if (hasKeys(v)) emitMap(v as Record<string, unknown>, itemIndent, out, lead + "- ");
+      else out.push(lead + "- {}");
+    } else out.push(lead + "- " + scalar(v, indent));
+  }
 }
 
 /** `head` is `key:` (in a map); the value goes after it or on the following lines. */
 function emitValue(head: string, v: unknown, indent: string, out: string[]): void {
   if (Array.isArray(v)) {
-    if (v.length === 0) out.push(`${head} []`);
+    if (v.length === 0) out.push(head + " []");
     else {
       out.push(head);
-      emitSeq(v, `${indent}  `, out);
+      emitSeq(v, indent + "  ", out);
     }
   } else if (isCollection(v)) {
-    if (Object.keys(v).length === 0) out.push(`${head} {}`);
+    if (!hasKeys(v)) out.push(head + " {}");
     else {
       out.push(head);
-      emitMap(v as Record<string, unknown>, `${indent}  `, out);
+      emitMap(v as Record<string, unknown>, indent + "  ", out);
     }
-  } else out.push(`${head} ${scalar(v, indent)}`);
+  } else out.push(head + " " + scalar(v, indent));
 }
 
 /** Serialise `value` (plain JSON data) as one YAML document. */
@@ -162,7 +193,7 @@ export function toYaml(value: unknown): string {
     if (value.length) emitSeq(value, "", out);
     else out.push("[]");
   } else if (isCollection(value)) {
-    if (Object.keys(value).length) emitMap(value as Record<string, unknown>, "", out);
+    if (hasKeys(value)) emitMap(value as Record<string, unknown>, "", out);
     else out.push("{}");
   } else out.push(scalar(value, ""));
   return `${out.join("\n")}\n`;

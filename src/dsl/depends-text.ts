@@ -17,6 +17,8 @@ const STATUS: Record<string, DepStatus> = {
 
 export const DEPENDS_STATUS_NAMES = ["Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed"];
 
+const BARE_NAME = /^[A-Za-z0-9_-]+$/;
+
 type Tok = { t: "name"; v: string; status?: string } | { t: "op"; v: "&&" | "||" | "!" | "(" | ")" };
 
 function lex(text: string): Tok[] {
@@ -49,6 +51,8 @@ function lex(text: string): Tok[] {
 
 /** Parse dependency text; throws an Error whose message says what is wrong. */
 export function parseDependsText(text: string): Depends {
+  // The common case, a bare step name, needs no tokens.
+  if (BARE_NAME.test(text)) return { kind: "on", step: text, status: "ok" };
   const toks = lex(text);
   let pos = 0;
   const peek = () => toks[pos];

@@ -69,6 +69,8 @@ export class WorkflowScope {
   readonly baseDir: string;
   readonly loc: Loc;
   private readonly autoNames = new Map<string, number>();
+  /** Absolute path → path relative to `baseDir`: one `relative()` per file, not per call. */
+  private readonly relFiles = new Map<string, string>();
   private readonly sequences: Sequence[] = [{ frontier: [] }];
   /** Inside `dag([...])`: steps get no automatic edges; a repeated name returns the existing step. */
   dagDepth = 0;
@@ -85,8 +87,12 @@ export class WorkflowScope {
 
   relLoc(at: AbsLoc | undefined): Loc {
     if (!at) return { file: "<unknown>", line: 0, col: 0 };
-    const rel = relative(this.baseDir, at.path).split(sep).join("/");
-    return { file: rel || at.path, line: at.line, col: at.col };
+    let file = this.relFiles.get(at.path);
+    if (file === undefined) {
+      file = relative(this.baseDir, at.path).split(sep).join("/") || at.path;
+      this.relFiles.set(at.path, file);
+    }
+    return { file, line: at.line, col: at.col };
   }
 
   /** The user's location of the DSL call being made now. */
@@ -178,15 +184,20 @@ export class WorkflowScope {
     seq.section = undefined;
     const inSection = new Set(sec.nodes);
     const hasSuccessor = new Set<string>();
+    const atoms: DepOn[] = [];
     for (const name of sec.nodes) {
       const d = this.byName.get(name)!;
-      for (const dep of d.deps) for (const a of atomsOf(dep)) if (inSection.has(a.step)) hasSuccessor.add(a.step);
-    }
-    for (const name of sec.nodes) {
-      const d = this.byName.get(name)!;
-      if (d.sectionRoot && !d.deps.some((dep) => atomsOf(dep).some((a) => inSection.has(a.step)))) {
-        d.deps.unshift(...sec.entry);
+      let fromSection = false;
+      for (const dep of d.deps) {
+        atoms.length = 0;
+        for (const a of atomsOf(dep, atoms)) {
+          if (inSection.has(a.step)) {
+            hasSuccessor.add(a.step);
+            fromSection = true;
+          }
+        }
       }
+      if (d.sectionRoot && !fromSection) d.deps.unshift(...sec.entry);
       delete d.sectionRoot;
     }
     const seen = new Set<string>();

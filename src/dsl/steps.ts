@@ -108,30 +108,39 @@ export interface ScriptOptions extends Omit<StepOptions, "command" | "args"> {
 /** What `runContainer`/`runScript` return: names the step and its outputs. */
 export class StepHandle {
   readonly [HANDLE_BRAND] = true;
+  // Made on first use: most handles are never read (a handle per step adds up).
+  #result: ValueRef | undefined;
+  #outputs: (readonly ValueRef[] & Readonly<Record<string, ValueRef>>) | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly outputNames: readonly string[],
+    private readonly scope: WorkflowScope,
+  ) {}
+
   /** The step's standard output. */
-  readonly result: ValueRef;
+  get result(): ValueRef {
+    return (this.#result ??= new ValueRef({ kind: "result", step: this.name }));
+  }
+
   /**
    * Declared outputs, by position (Couler's `outputs[0]`) and by name (`outputs.model`).
    * An unknown name still yields a reference, reported when the workflow is validated.
    */
-  readonly outputs: readonly ValueRef[] & Readonly<Record<string, ValueRef>>;
-
-  constructor(
-    readonly name: string,
-    outputNames: readonly string[],
-    private readonly scope: WorkflowScope,
-  ) {
-    this.result = new ValueRef({ kind: "result", step: name });
+  get outputs(): readonly ValueRef[] & Readonly<Record<string, ValueRef>> {
+    if (this.#outputs) return this.#outputs;
+    const name = this.name;
+    const outputNames = this.outputNames;
     const list = outputNames.map((o) => new ValueRef({ kind: "output", step: name, output: o }));
     for (const [i, o] of outputNames.entries()) Object.defineProperty(list, o, { value: list[i], enumerable: false });
-    this.outputs = new Proxy(Object.freeze(list), {
+    return (this.#outputs = new Proxy(Object.freeze(list), {
       get(target, prop, receiver) {
         if (typeof prop === "string" && !(prop in target) && !/^\d+$/.test(prop)) {
           return new ValueRef({ kind: "output", step: name, output: prop });
         }
         return Reflect.get(target, prop, receiver);
       },
-    }) as never;
+    }) as never);
   }
 
   /** The output named `name` (validated when the workflow is built). */
@@ -249,7 +258,15 @@ class StepBuilder {
   values(x: unknown, what: string): Value[] | undefined {
     if (x === undefined) return undefined;
     const list = Array.isArray(x) ? x : [x];
-    return list.map((v, i) => this.value(v, `${what}[${i}]`));
+    // The label is only spelt out for a diagnostic: this runs for every command and argument.
+    return list.map((v, i) => {
+      const r = toValue(v);
+      if (typeof r === "object" && "error" in r) {
+        this.err(`${what}[${i}]: ${r.error}`);
+        return "";
+      }
+      return r;
+    });
   }
 
   stringMap(x: unknown, what: string): Record<string, string> | undefined {
@@ -616,7 +633,10 @@ export function fmtLoc(l: Loc): string {
 export function runContainer(opts: StepOptions): StepHandle {
   return createStep("runContainer", opts, () => ({
     kind: "container",
-    base: nameFromImage(typeof opts?.image === "string" ? opts.image : ""),
+    // A getter: the default name is worked out by createStep, and only without a stepName.
+    get base() {
+      return nameFromImage(typeof opts?.image === "string" ? opts.image : "");
+    },
     extra: {},
   }));
 }

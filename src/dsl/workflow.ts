@@ -166,14 +166,15 @@ export function workflow(name: string, body: () => void, options: WorkflowOption
       );
     }
   }
-  const ir = buildIR(scope);
+  // Frozen before validation, so what validation reads off the graph is shared with the backends.
+  const ir = deepFreeze(buildIR(scope));
   // A workflow left empty by errors already reported needs no "has no steps" on top.
   const checks = validateWorkflow(ir).filter((d) => !(d.code === "empty-workflow" && scope.diagnostics.hasErrors));
   const diagnostics = [...scope.diagnostics.items, ...checks];
   const wf: Workflow = {
     [WORKFLOW_BRAND]: true,
     name: ir.name,
-    ir: deepFreeze(ir),
+    ir,
     diagnostics: Object.freeze(diagnostics),
     baseDir: scope.baseDir,
     secretValues: scope.secretValues,
@@ -399,13 +400,14 @@ export function dag(chains: readonly (readonly (() => unknown)[])[]): void {
  */
 export function setDependencies(fn: () => unknown, deps: string | readonly (string | StepHandle)[] | null = []): void {
   const scope = currentScope("setDependencies");
-  const loc = scope.here();
+  // Only a diagnostic needs the location, and it is still this call's when one is reported here.
+  const loc = () => scope.here();
   if (typeof fn !== "function") {
-    scope.diagnostics.error("invalid-option", `setDependencies(): the first argument must be a function, got ${describe(fn)}`, loc);
+    scope.diagnostics.error("invalid-option", `setDependencies(): the first argument must be a function, got ${describe(fn)}`, loc());
     return;
   }
   if (scope.dagDepth > 0 || scope.inSetDeps > 0) {
-    scope.diagnostics.error("invalid-option", "setDependencies() cannot be nested in dag() or setDependencies()", loc);
+    scope.diagnostics.error("invalid-option", "setDependencies() cannot be nested in dag() or setDependencies()", loc());
     return;
   }
   let parsed: Depends[] = [];
@@ -415,7 +417,7 @@ export function setDependencies(fn: () => unknown, deps: string | readonly (stri
       parsed = deps.map((d) => (d instanceof StepHandle ? on(d.name) : parseDependsText(handleNames(String(d)))));
     } else if (deps !== null && deps !== undefined) throw new Error(`expected a list of step names or a string, got ${describe(deps)}`);
   } catch (e) {
-    scope.diagnostics.error("invalid-depends", `setDependencies(): ${(e as Error).message}`, loc);
+    scope.diagnostics.error("invalid-depends", `setDependencies(): ${(e as Error).message}`, loc());
   }
   scope.openSection("setDependencies");
   scope.inSetDeps++;
@@ -498,7 +500,8 @@ function buildList(drafts: readonly StepDraft[]): Step[] {
   const parentsOf = new Map<string, Set<string>>();
   for (const d of drafts) {
     const depends = and(d.deps);
-    const base = { ...d.step } as Record<string, unknown>;
+    // The draft's own object becomes the IR step: drafts are done with once the body has run.
+    const base = d.step as Record<string, unknown>;
     if (d.body) base.body = buildList(d.body);
     if (depends) base.depends = depends;
     const step = base as unknown as Step;
@@ -554,7 +557,8 @@ function isAncestor(a: string, b: string, parents: Map<string, Set<string>>): bo
 function deepFreeze<T>(x: T): T {
   if (x && typeof x === "object" && !Object.isFrozen(x)) {
     Object.freeze(x);
-    for (const v of Object.values(x)) deepFreeze(v);
+    if (Array.isArray(x)) for (let i = 0; i < x.length; i++) deepFreeze(x[i]);
+    else for (const k in x) if (Object.hasOwn(x, k)) deepFreeze((x as Record<string, unknown>)[k]);
   }
   return x;
 }

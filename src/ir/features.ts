@@ -101,11 +101,17 @@ function hasStatusOrExpr(d: Depends | undefined): { status: boolean; expr: boole
   return r;
 }
 
-/** Every feature the workflow uses, in a fixed order (workflow first, then steps in order). */
-export function featuresOf(wf: WorkflowIR): FeatureUse[] {
+/**
+ * Every feature the workflow uses, in a fixed order (workflow first, then steps in order);
+ * with `only`, just the uses of features it accepts (a backend asks about the few it does
+ * not fully support, instead of listing every step's).
+ */
+export function featuresOf(wf: WorkflowIR, only?: (f: Feature) => boolean): FeatureUse[] {
   const out: FeatureUse[] = [];
   const wfWhere = `workflow "${wf.name}"`;
-  const add = (feature: Feature, loc: Loc, where: string) => out.push({ feature, loc, where });
+  const add = (feature: Feature, loc: Loc, where: string) => {
+    if (only === undefined || only(feature)) out.push({ feature, loc, where });
+  };
   const c = wf.config;
   const w = (f: Feature, present: unknown) => {
     if (present !== undefined && present !== false) add(f, wf.loc, wfWhere);
@@ -133,6 +139,9 @@ export function featuresOf(wf: WorkflowIR): FeatureUse[] {
   if (wf.onExit?.length) add("exit-handler", wf.onExit[0]!.loc, `the exit handler`);
 
   const looped = new Set(allSteps(wf).filter((s) => s.loop).map((s) => s.name));
+  const WHERE = ["step-result", "fan-in", "workflow-status", "workflow-name", "status-dependency", "depends-expression"] as const;
+  // Reading a step's references and depends is only worth it when one of these is asked about.
+  const readRefs = only === undefined || WHERE.some((f) => only(f));
   for (const s of allSteps(wf)) {
     const where = `step "${s.name}"`;
     const f = (feature: Feature, present: unknown) => {
@@ -182,6 +191,7 @@ export function featuresOf(wf: WorkflowIR): FeatureUse[] {
     for (const o of s.outputs ?? []) {
       add(o.jsonPath !== undefined ? "resource-output" : "output-parameter", o.loc, `${where} output "${o.name}"`);
     }
+    if (!readRefs) continue;
     const refs = [...refsOfStep(s), ...(s.kind === "while" ? valuesOfCondition(s.condition).flatMap((v) => refsOfValue(v)) : [])];
     if (refs.some((r) => r.kind === "result")) add("step-result", s.loc, where);
     if (refs.some((r) => (r.kind === "result" || r.kind === "output") && looped.has(r.step))) add("fan-in", s.loc, where);
