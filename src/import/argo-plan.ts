@@ -11,7 +11,7 @@
  *   (the backend's wrapper) → `map(…, { parallelism })`; `onExit` → `setExitHandler`.
  */
 import { error, type Diagnostic } from "../diagnostics.js";
-import { dependsNames, dslDepends, textParts } from "./argo-text.js";
+import { dependsNames, dslDepends, parseWhen, textParts } from "./argo-text.js";
 import { leftovers, PlanContext, type Obj } from "./plan-context.js";
 import { isLeaf, leafCall } from "./plan-leaf.js";
 import { exitStatus, predicateCode, refCode, valueCode, type ItemScope, type ValueScope, type Wrappers } from "./plan-values.js";
@@ -127,17 +127,27 @@ class GraphPlanner {
     return { inputs, wrappers: this.wrappers, ...(item ? { item } : {}) };
   }
 
+  /** The entry template (and the exit handler) receive the workflow's arguments as their inputs. */
+  private topCall(name: string): Obj {
+    const params = [...this.ctx.params.keys()].map((p) => ({ name: p, value: `{{workflow.parameters.${p}}}` }));
+    return { name, template: name, ...(params.length ? { arguments: { parameters: params } } : {}) };
+  }
+
+  private topScope(): ValueScope {
+    return this.scope(new Map([...this.ctx.params].map(([p, v]) => [p, raw(v)])));
+  }
+
   entry(name: string): Stmt[] {
     const tp = this.templates.get(name)!;
     if (isGraph(tp.t)) {
       if (callsOf(tp).some(({ c }) => c.template === name)) {
         // the entry template itself loops: the whole workflow is one execWhile
-        return this.callStmts({ name, template: name }, tp.path, this.scope(), false);
+        return this.callStmts(this.topCall(name), tp.path, this.scope(), false);
       }
       for (const k of leftovers(tp.t, ["name", "steps", "dag", "inputs"])) this.ctx.topNotes.push(...this.ctx.drop([...tp.path, k], `template "${name}": ${k}`, tp.t[k], "the main graph has no such option"));
-      return this.graph(tp, this.scope(), false);
+      return this.graph(tp, this.topScope(), false);
     }
-    return this.callStmts({ name, template: name }, tp.path, this.scope(), false);
+    return this.callStmts(this.topCall(name), tp.path, this.scope(), false);
   }
 
   exit(name: string, at: Path): Stmt[] {
@@ -157,7 +167,7 @@ class GraphPlanner {
         return { k: "expr", e: status ? call(handler, raw(`${this.ctx.use("WFStatus")}.${status}`), fn) : call(handler, fn) };
       });
     }
-    const body = isGraph(tp.t) ? this.graph(tp, this.scope(), true) : this.callStmts({ name, template: name }, tp.path, this.scope(), true);
+    const body = isGraph(tp.t) ? this.graph(tp, this.topScope(), true) : this.callStmts(this.topCall(name), tp.path, this.scope(), true);
     return [{ k: "expr", e: call(handler, arrow(unwrap(body))) }];
   }
 
@@ -203,7 +213,9 @@ class GraphPlanner {
     if (tp.t.steps) {
       (tp.t.steps as Obj[][]).forEach((group, i) => {
         const calls = (group ?? []).map((c, j) => ({ c, path: [...tp.path, "steps", i, j] })).filter(({ c }) => c.template !== self);
-        if (calls.length === 1) out.push(...this.callStmts(calls[0]!.c, calls[0]!.path, scope, nested));
+        const pair = calls.length === 2 ? this.whenOtherwise(calls[0]!, calls[1]!, scope) : undefined;
+        if (pair) out.push(pair);
+        else if (calls.length === 1) out.push(...this.callStmts(calls[0]!.c, calls[0]!.path, scope, nested));
         else if (calls.length > 1) {
           const branches = calls.map(({ c, path }) => arrow(unwrap(this.callStmts(c, path, scope, true))));
           out.push({ k: "expr", e: call(this.ctx.use("concurrent"), arr(branches)) });
@@ -223,11 +235,24 @@ class GraphPlanner {
     return out;
   }
 
+  /** Two parallel calls under opposite conditions: `when(p, () => a).otherwise(() => b)`. */
+  private whenOtherwise(a: { c: Obj; path: Path }, b: { c: Obj; path: Path }, scope: ValueScope): Stmt | undefined {
+    const plain = (c: Obj) => c.when !== undefined && c.withItems === undefined && c.withParam === undefined && c.withSequence === undefined;
+    if (!plain(a.c) || !plain(b.c) || !opposite(String(a.c.when), String(b.c.when))) return undefined;
+    const callee = (c: Obj) => this.templates.get(c.template);
+    if ([a.c, b.c].some((c) => { const t = callee(c); return t !== undefined && isGraph(t.t); })) return undefined;
+    const pred = predicateCode(this.ctx, a.c.when, scope, [...a.path, "when"]);
+    if (!pred) return undefined;
+    const then = this.callStmts(a.c, a.path, scope, true, undefined, true);
+    const otherwise = this.callStmts(b.c, b.path, scope, true, undefined, true);
+    return { k: "expr", e: { k: "method", of: call(this.ctx.use("when"), pred, arrow(unwrap(then))), name: "otherwise", args: [arrow(unwrap(otherwise))] } };
+  }
+
   /**
    * One call of a graph template as statements. `nested`: inside an arrow function, so a
    * handle that later steps read is declared before (hoisted) and assigned here.
    */
-  callStmts(c: Obj, path: Path, scope: ValueScope, nested: boolean, over?: { stepName: string; parallelism: number }): Stmt[] {
+  callStmts(c: Obj, path: Path, scope: ValueScope, nested: boolean, over?: { stepName: string; parallelism: number }, noWhen = false): Stmt[] {
     const ctx = this.ctx;
     const notes: string[] = [];
     const stepName = over?.stepName ?? String(c.name);
@@ -280,7 +305,7 @@ class GraphPlanner {
 
     const handle = ctx.handles.get(stepName);
     let pred: Code | undefined;
-    if (c.when !== undefined) {
+    if (c.when !== undefined && !noWhen) {
       pred = predicateCode(ctx, c.when, inScope, [...path, "when"]);
       if (!pred) notes.push(...ctx.drop([...path, "when"], `step "${stepName}": when`, c.when, "the condition has no predicate form, so the step is imported without it"));
     }
@@ -398,6 +423,18 @@ class GraphPlanner {
     }
     return call(ctx.use("execWhile"), pred, arrow(unwrap(body)), obj([["stepName", str(stepName)]]));
   }
+}
+
+const INVERSE: Record<string, string> = { eq: "ne", ne: "eq", gt: "le", le: "gt", lt: "ge", ge: "lt" };
+
+/** Is condition `b` exactly "not `a`" (`x == y` / `x != y`, `p` / `!(p)`)? */
+function opposite(a: string, b: string): boolean {
+  const x = parseWhen(a);
+  const y = parseWhen(b);
+  if ("error" in x || "error" in y) return false;
+  const same = (p: unknown, q: unknown) => JSON.stringify(p) === JSON.stringify(q);
+  if (x.kind === "compare" && y.kind === "compare") return INVERSE[x.op] === y.op && same(x.left, y.left) && same(x.right, y.right);
+  return (y.kind === "not" && same(y.of, x)) || (x.kind === "not" && same(x.of, y));
 }
 
 /** A single expression statement as an arrow's expression body; otherwise the block. */

@@ -33,12 +33,12 @@ function emitPlan(project: Project, plan: ImportPlan): string {
     moduleSpecifier: "couler",
     namedImports: names.map((name) => (plan.imports.has(name) ? { name } : { name, isTypeOnly: true })),
   });
-  sf.insertStatements(0, plan.header.map((l) => `// ${l}`).join("\n"));
+  sf.insertStatements(0, `${plan.header.map((l) => `// ${l}`).join("\n")}\n`);
   const body = stmts(plan.body, 1);
   const args = [JSON.stringify(plan.workflowName), `() => {\n${body}\n}`];
   if (plan.options) args.push(print(plan.options, 0));
   const notes = plan.notes.map((l) => `// ${l}`).join("\n");
-  sf.addStatements(`${notes ? `${notes}\n` : ""}export default workflow(${args.join(", ")});`);
+  sf.addStatements(`\n${notes ? `${notes}\n` : ""}export default workflow(${args.join(", ")});`);
   sf.formatText({ indentSize: 2, convertTabsToSpaces: true, ensureNewLineAtEndOfFile: true });
   return sf.getFullText();
 }
@@ -63,7 +63,7 @@ function stmt(s: Stmt, indent: number): string {
     case "expr":
       return `${noteLines(s.notes, indent)}${p}${print(s.e, indent, true)};`;
     case "const":
-      return `${noteLines(s.notes, indent)}${p}const ${s.name} = ${print(s.e, indent)};`;
+      return `${noteLines(s.notes, indent)}${p}const ${s.name} = ${print(s.e, indent, false, s.name.length + 9)};`;
     case "let":
       return `${p}let ${s.name}!: ${s.type};`;
     case "return":
@@ -92,10 +92,10 @@ function key(k: string): string {
 }
 
 /** Print an expression at `indent`; `statement`: it stands alone (an assignment needs no parentheses). */
-export function print(c: Code, indent: number, statement = false): string {
+export function print(c: Code, indent: number, statement = false, lead = 0): string {
   const flat = printFlat(c, statement);
-  if (flat !== undefined && !flat.includes("\n") && pad(indent).length + flat.length <= WIDTH) return flat;
-  return printBroken(c, indent, statement);
+  if (flat !== undefined && !flat.includes("\n") && pad(indent).length + lead + flat.length <= WIDTH) return flat;
+  return printBroken(c, indent, statement, lead);
 }
 
 function printFlat(c: Code, statement = false): string | undefined {
@@ -120,6 +120,10 @@ function printFlat(c: Code, statement = false): string | undefined {
       return wrap(`${c.fn}(`, all(c.args.map((x) => printFlat(x)))?.join(", "), ")");
     case "nonNull":
       return wrap("", printFlat(c.of), "!");
+    case "method": {
+      const of = printFlat(c.of);
+      return of === undefined ? undefined : wrap(`${of}.${c.name}(`, all(c.args.map((x) => printFlat(x)))?.join(", "), ")");
+    }
     case "assign":
       return statement ? wrap(`${c.name} = `, printFlat(c.value), "") : wrap(`(${c.name} = `, printFlat(c.value), ")");
     case "arrow": {
@@ -143,32 +147,44 @@ function isCode(b: readonly Stmt[] | Code): b is Code {
   return !Array.isArray(b);
 }
 
-function printBroken(c: Code, indent: number, statement = false): string {
+function printBroken(c: Code, indent: number, statement = false, lead = 0): string {
   const p = pad(indent);
   const q = pad(indent + 1);
   switch (c.k) {
     case "arr":
       return `[\n${c.items.map((x) => `${q}${print(x, indent + 1)},`).join("\n")}\n${p}]`;
     case "obj":
-      return `{\n${c.props.map(([k, v]) => `${q}${key(k)}: ${print(v, indent + 1)},`).join("\n")}\n${p}}`;
+      return `{\n${c.props.map(([k, v]) => `${q}${key(k)}: ${print(v, indent + 1, false, key(k).length + 2)},`).join("\n")}\n${p}}`;
     case "call": {
       const last = c.args[c.args.length - 1];
       const head = c.args.slice(0, -1).map((x) => printFlat(x));
       const headText = head.join(", ");
       // hug the last argument when it is a function, object or list and the rest is short
       if (last && ["arrow", "obj", "arr"].includes(last.k) && head.every((h) => h !== undefined && !h.includes("\n")) && headText.length < 60) {
-        return `${c.fn}(${headText}${head.length ? ", " : ""}${print(last, indent)})`;
+        const before = `${c.fn}(${headText}${head.length ? ", " : ""}`;
+        const printed = print(last, indent, false, lead + before.length + 1);
+        // `fn(a, () =>\n  body,\n)`: the expression body went to a line of its own
+        const own = last.k === "arrow" && isCode(last.body) && /=>\n/.test(printed.split("\n")[0] + "\n") && printed.split("\n")[0]!.endsWith("=>");
+        return own ? `${before}${printed},\n${p})` : `${before}${printed})`;
       }
       return `${c.fn}(\n${c.args.map((x) => `${q}${print(x, indent + 1)},`).join("\n")}\n${p})`;
     }
     case "arrow": {
       const head = `(${c.params.join(", ")}) =>`;
       if (!isCode(c.body)) return `${head} {\n${stmts(c.body, indent + 1)}\n${p}}`;
-      const b = print(c.body, indent, false);
+      const flat = printFlat(c.body);
+      if (c.body.k !== "obj" && flat !== undefined && !flat.includes("\n") && pad(indent + 1).length + flat.length <= WIDTH) return `${head}\n${q}${flat}`;
+      const b = print(c.body, indent, false, lead + head.length + 1);
       return c.body.k === "obj" ? `${head} (${b})` : `${head} ${b}`;
     }
     case "nonNull":
       return `${print(c.of, indent)}!`;
+    case "method": {
+      const of = print(c.of, indent, false, lead);
+      const last = of.split("\n").pop()!;
+      const at = of.includes("\n") ? last.length - pad(indent).length : lead + last.length;
+      return `${of}.${print({ k: "call", fn: c.name, args: c.args }, indent, false, at + 1)}`;
+    }
     case "assign":
       return statement ? `${c.name} = ${print(c.value, indent)}` : `(${c.name} = ${print(c.value, indent)})`;
     default:

@@ -62,7 +62,9 @@ export function leafCall(ctx: PlanContext, t: Obj, tPath: Path, site: LeafSite):
     props.push(["image", v(c.image, [...cPath, "image"])]);
     if (script) props.push(["source", v(c.source ?? "", [...cPath, "source"])]);
     const list = (x: unknown, k: string) => (Array.isArray(x) ? arr(x.map((y, i) => v(y, [...cPath, k, i], true))) : undefined);
-    if (c.command !== undefined || script) props.push(["command", list(c.command ?? [], "command")]);
+    // runScript's default interpreter is python
+    const pythonDefault = script && Array.isArray(c.command) && c.command.length === 1 && c.command[0] === "python";
+    if ((c.command !== undefined || script) && !pythonDefault) props.push(["command", list(c.command ?? [], "command")]);
     if (c.args !== undefined) props.push(["args", list(c.args, "args")]);
     const env: [string, Code][] = [];
     const secrets = new Map<string, [string, string][]>();

@@ -17,6 +17,8 @@ export type Code =
   | { readonly k: "obj"; readonly props: readonly (readonly [string, Code])[] }
   | { readonly k: "call"; readonly fn: string; readonly args: readonly Code[] }
   | { readonly k: "arrow"; readonly params: readonly string[]; readonly body: readonly Stmt[] | Code }
+  /** `of.name(args)` */
+  | { readonly k: "method"; readonly of: Code; readonly name: string; readonly args: readonly Code[] }
   /** `x!` */
   | { readonly k: "nonNull"; readonly of: Code }
   /** `(name = value)` */
