@@ -42,8 +42,10 @@ describe("couler import: round trip", () => {
         for (const g of r.generated) generated.push(join(workDir, g.path));
         if (complete) assert.deepEqual(r.diagnostics, [], "a golden imports completely");
         const expected = expectedDiagnostics(text);
-        if (!complete) assert.deepEqual(r.diagnostics.map((d) => d.replace(/^[^:]*:/, "")), expected, "the diagnostics the fixture expects");
-        assert.deepEqual(r.problems, []);
+        if (!complete) assert.deepEqual(sortByLine(r.diagnostics.map((d) => d.replace(/^[^:]*:/, ""))), expected, "the diagnostics the fixture expects");
+        // a partial import still loads and compiles; only a complete one must round-trip
+        if (expected.length) assert.deepEqual(r.problems.filter((p) => / (load|compile): /.test(p)), []);
+        else assert.deepEqual(r.problems, []);
       });
     }
   }
@@ -52,4 +54,9 @@ describe("couler import: round trip", () => {
 /** `# expect: LINE:COL: warning: text` comments at the top of a fixture. */
 function expectedDiagnostics(text: string): string[] {
   return [...text.matchAll(/^# expect: (.*)$/gm)].map((m) => m[1]!);
+}
+
+function sortByLine(list: string[]): string[] {
+  const key = (d: string) => d.split(":").slice(0, 2).map(Number);
+  return [...list].sort((a, b) => key(a)[0]! - key(b)[0]! || key(a)[1]! - key(b)[1]! || (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -59,7 +59,11 @@ export function leafCall(ctx: PlanContext, t: Obj, tPath: Path, site: LeafSite):
     const key = script ? "script" : "container";
     const c = t[key] as Obj;
     const cPath = [...tPath, key];
-    props.push(["image", v(c.image, [...cPath, "image"])]);
+    const image = v(c.image, [...cPath, "image"]);
+    if (image.k !== "str") {
+      notes.push(...ctx.drop([...cPath, "image"], `template "${tname}": image`, c.image, "an image chosen at run time has no DSL form; the text is kept as written"));
+    }
+    props.push(["image", image.k === "str" ? image : str(String(c.image))]);
     if (script) props.push(["source", v(c.source ?? "", [...cPath, "source"])]);
     const list = (x: unknown, k: string) => (Array.isArray(x) ? arr(x.map((y, i) => v(y, [...cPath, k, i], true))) : undefined);
     // runScript's default interpreter is python

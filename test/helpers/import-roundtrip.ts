@@ -75,7 +75,7 @@ export function compareDocs(a: Obj, b: Obj, ir: WorkflowIR): string[] {
   }
   out.push(...compareGraphs(ir, ga, gb, { conditionReads: true }));
   const names = new NameResolver(irStepNames(ir));
-  const la = leaves(a, names);
+  const la = leaves(normalizeParams(a), names);
   const lb = leaves(b, names);
   for (const n of new Set([...la.keys(), ...lb.keys()])) {
     const x = JSON.stringify(la.get(n));
@@ -85,10 +85,31 @@ export function compareDocs(a: Obj, b: Obj, ir: WorkflowIR): string[] {
   return out;
 }
 
-/** Param values as strings (YAML `value: 5` and `value: "5"` are the same argument). */
-function normalizeParams(d: Obj): Obj {
+/**
+ * Param values as strings (YAML `value: 5` and `value: "5"` are the same argument), and the
+ * entry template's `inputs.parameters.x` as what Argo binds it to, `workflow.parameters.x`.
+ */
+function normalizeParams(doc: Obj): Obj {
+  const d = structuredClone(doc);
   const spec = d.kind === "CronWorkflow" ? d.spec.workflowSpec : d.spec;
   for (const p of spec.arguments?.parameters ?? []) if (p.value !== undefined) p.value = String(p.value);
+  // the reader knows no withSequence: a literal sequence is the list of its numbers
+  for (const t of spec.templates as Obj[]) {
+    for (const c of t.steps ? (t.steps as Obj[][]).flat() : (t.dag?.tasks ?? [])) {
+      const q = c.withSequence;
+      if (!q || q.format !== undefined) continue;
+      const from = Number(q.start ?? 0);
+      const to = q.count !== undefined ? from + Number(q.count) - 1 : Number(q.end ?? 0);
+      c.withItems = Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => String(from <= to ? from + i : from - i));
+      delete c.withSequence;
+    }
+  }
+  const names = new Set(((spec.arguments?.parameters ?? []) as Obj[]).map((p) => p.name));
+  const entry = (spec.templates as Obj[]).findIndex((t) => t.name === spec.entrypoint);
+  if (entry >= 0 && names.size) {
+    const text = JSON.stringify(spec.templates[entry]).replace(/\{\{\s*inputs\.parameters\.([A-Za-z0-9_-]+)\s*\}\}/g, (m, n: string) => (names.has(n) ? `{{workflow.parameters.${n}}}` : m));
+    spec.templates[entry] = JSON.parse(text);
+  }
   return d;
 }
 
