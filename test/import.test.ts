@@ -39,7 +39,7 @@ describe("couler import: round trip", () => {
       test(`${what} ${file}`, async () => {
         const text = readFileSync(repoPath(file), "utf8");
         const r = await roundTrip(file, text, workDir);
-        for (const g of r.generated) generated.push(join(workDir, g.path));
+        generated.push(...r.generated);
         if (complete) assert.deepEqual(r.diagnostics, [], "a golden imports completely");
         const expected = expectedDiagnostics(text);
         if (!complete) assert.deepEqual(sortByLine(r.diagnostics.map((d) => d.replace(/^[^:]*:/, ""))), expected, "the diagnostics the fixture expects");
@@ -49,6 +49,14 @@ describe("couler import: round trip", () => {
       });
     }
   }
+});
+
+describe("couler import: generated programs", () => {
+  test("every generated file type-checks against the package's types", () => {
+    assert.ok(generated.length > 40, `${generated.length} files`);
+    const problems = typecheck(generated).map(({ d }) => `${d.loc?.file}:${d.loc?.line}:${d.loc?.col}: ${d.message}`);
+    assert.deepEqual(problems, []);
+  });
 });
 
 /** `# expect: LINE:COL: warning: text` comments at the top of a fixture. */

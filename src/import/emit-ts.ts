@@ -115,7 +115,7 @@ function printFlat(c: Code, statement = false): string | undefined {
     case "arr":
       return wrap("[", all(c.items.map((x) => printFlat(x)))?.join(", "), "]");
     case "obj":
-      return c.props.length ? wrap("{ ", all(c.props.map(([k, v]) => wrap(`${key(k)}: `, printFlat(v), "")))?.join(", "), " }") : "{}";
+      return c.props.length ? wrap("{ ", all(c.props.map(([k, v]) => (shorthand(k, v) ? k : wrap(`${key(k)}: `, printFlat(v), ""))))?.join(", "), " }") : "{}";
     case "call":
       return wrap(`${c.fn}(`, all(c.args.map((x) => printFlat(x)))?.join(", "), ")");
     case "nonNull":
@@ -133,6 +133,11 @@ function printFlat(c: Code, statement = false): string | undefined {
       return b === undefined ? undefined : c.body.k === "obj" ? `${head} (${b})` : `${head} ${b}`;
     }
   }
+}
+
+/** `{ stepName }` for `{ stepName: stepName }`. */
+function shorthand(k: string, v: Code): boolean {
+  return v.k === "raw" && v.text === k;
 }
 
 function all(list: readonly (string | undefined)[]): string[] | undefined {
@@ -154,7 +159,7 @@ function printBroken(c: Code, indent: number, statement = false, lead = 0): stri
     case "arr":
       return `[\n${c.items.map((x) => `${q}${print(x, indent + 1)},`).join("\n")}\n${p}]`;
     case "obj":
-      return `{\n${c.props.map(([k, v]) => `${q}${key(k)}: ${print(v, indent + 1, false, key(k).length + 2)},`).join("\n")}\n${p}}`;
+      return `{\n${c.props.map(([k, v]) => (shorthand(k, v) ? `${q}${k},` : `${q}${key(k)}: ${print(v, indent + 1, false, key(k).length + 2)},`)).join("\n")}\n${p}}`;
     case "call": {
       const last = c.args[c.args.length - 1];
       const head = c.args.slice(0, -1).map((x) => printFlat(x));

@@ -15,7 +15,8 @@ const RESERVED = new Set(
   (
     "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in " +
     "instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface " +
-    "package private protected public await async of undefined arguments eval"
+    "package private protected public await async of undefined arguments eval " +
+    "process console require module exports globalThis JSON Math Object Array String Number Boolean Date Promise Error Symbol Map Set Buffer"
   ).split(" "),
 );
 

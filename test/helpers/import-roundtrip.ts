@@ -25,7 +25,8 @@ export interface RoundTrip {
   readonly problems: string[];
   /** Import diagnostics (warnings mean something was left out). */
   readonly diagnostics: string[];
-  readonly generated: { path: string; content: string }[];
+  /** Absolute paths of the generated programs. */
+  readonly generated: string[];
 }
 
 let counter = 0;
@@ -58,7 +59,7 @@ export async function roundTrip(name: string, text: string, dir: string = mkdtem
     const again = YAML.parse(out.files[0]!.content) as Obj;
     problems.push(...compareDocs(original, again, wf.ir).map((p) => `${f.path}: ${p}`));
   }
-  return { problems, diagnostics, generated: r.files.map((f) => ({ path: f.path, content: f.content })) };
+  return { problems, diagnostics, generated: r.files.map((f) => join(sub, f.path)) };
 }
 
 /** Differences between two Argo documents of the same workflow (IR: for step names). */
