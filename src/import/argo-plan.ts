@@ -224,12 +224,35 @@ class GraphPlanner {
       return out;
     }
     const tasks = callsOf(tp).filter(({ c }) => c.template !== self);
+    const omittable = mayOmit(tasks.map(({ c }) => c));
+    // Argo's bare name is Succeeded, Skipped or Daemoned; the DSL's also accepts Omitted, so a
+    // task that can be omitted is spelled out
+    const exact = (n: string) => (omittable.has(n) ? `(${n}.Succeeded || ${n}.Skipped || ${n}.Daemoned)` : n);
+    // a task left out: tasks after it wait for what it waited for, so the program still loads
+    const dropped = new Map<string, string[]>();
+    const through = (names: readonly string[]) => [...new Set(names.flatMap((n) => dropped.get(n) ?? [n]))];
     for (const { c, path } of topo(tasks)) {
       const inner = this.callStmts(c, path, scope, true);
+      let list = ((c.dependencies ?? []) as unknown[]).map(String);
+      let text = c.depends !== undefined ? dslDepends(String(c.depends)) : undefined;
+      const plainText = text !== undefined && /^[A-Za-z0-9_-]+( && [A-Za-z0-9_-]+)*$/.test(text);
+      if (text !== undefined && dependsNames(text).some((n) => dropped.has(n))) {
+        if (plainText) text = through(text.split(" && ")).join(" && ");
+        else this.ctx.warn([...path, "depends"], `step "${c.name}" depends on a step that was left out, in a way that cannot be rewired`);
+      }
+      list = through(list);
+      if (inner.every((x) => x.k === "notes")) {
+        out.push(...inner);
+        dropped.set(String(c.name), text === undefined ? list : plainText ? text.split(" && ").filter(Boolean) : []);
+        continue;
+      }
+      const rewired = text !== dslDepends(String(c.depends ?? ""));
       const deps =
-        c.depends !== undefined
-          ? str(dslDepends(String(c.depends)))
-          : arr(((c.dependencies ?? []) as unknown[]).map((x) => str(String(x))));
+        text !== undefined && text !== ""
+          ? str(rewired ? text : dslDepends(String(c.depends), exact))
+          : list.some((n) => omittable.has(n))
+            ? str(list.map(exact).join(" && "))
+            : arr(list.map((x) => str(x)));
       out.push({ k: "expr", e: call(this.ctx.use("setDependencies"), arrow(unwrap(inner)), deps) });
     }
     return out;
@@ -441,6 +464,29 @@ function opposite(a: string, b: string): boolean {
 function unwrap(stmts: readonly Stmt[]): readonly Stmt[] | Code {
   if (stmts.length === 1 && stmts[0]!.k === "expr" && !stmts[0]!.notes?.length) return stmts[0]!.e;
   return stmts;
+}
+
+/**
+ * Tasks that can end Omitted without failing the run: those with a status, `||` or `!` in
+ * their depends, those after a task whose failure another task handles, and those after
+ * such tasks.
+ */
+function mayOmit(tasks: readonly Obj[]): Set<string> {
+  const handled = new Set<string>();
+  const parents = new Map<string, string[]>();
+  for (const c of tasks) {
+    const text = c.depends !== undefined ? String(c.depends) : "";
+    for (const m of text.matchAll(/([A-Za-z0-9_-]+)\.(Failed|Errored|AllFailed)\b/g)) handled.add(m[1]!);
+    if (/\|\||!/.test(text)) for (const n of dependsNames(text)) handled.add(n);
+    parents.set(String(c.name), [...((c.dependencies ?? []) as unknown[]).map(String), ...(text ? dependsNames(text) : [])]);
+  }
+  const out = new Set<string>();
+  for (const c of topo(tasks.map((x) => ({ c: x })))) {
+    const name = String(c.c.name);
+    const text = c.c.depends !== undefined ? String(dslDepends(String(c.c.depends))) : "";
+    if (/[.|!]/.test(text) || (parents.get(name) ?? []).some((p) => out.has(p) || handled.has(p))) out.add(name);
+  }
+  return out;
 }
 
 /** DAG tasks in an order where every task comes after the tasks it depends on or reads. */

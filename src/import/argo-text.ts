@@ -230,11 +230,18 @@ export function parseWhen(text: string): WhenExpr | { error: string } {
 
 /**
  * Dependency text as the DSL takes it: the backend's spelled-out "finished without failing,
- * or omitted" (`(A.Succeeded || A.Skipped || A.Daemoned || A.Omitted)`) is the bare name again.
+ * or omitted" (`(A.Succeeded || A.Skipped || A.Daemoned || A.Omitted)`) is the bare name again;
+ * every other bare name goes through `bare` (Argo's bare name does not accept Omitted).
  */
-export function dslDepends(text: string): string {
+export function dslDepends(text: string, bare: (name: string) => string = (n) => n): string {
+  const ok: string[] = [];
   return text
-    .replace(/\(\s*([A-Za-z0-9_-]+)\.Succeeded\s*\|\|\s*\1\.Skipped\s*\|\|\s*\1\.Daemoned\s*\|\|\s*\1\.Omitted\s*\)/g, "$1")
+    .replace(/\(\s*([A-Za-z0-9_-]+)\.Succeeded\s*\|\|\s*\1\.Skipped\s*\|\|\s*\1\.Daemoned\s*\|\|\s*\1\.Omitted\s*\)/g, (_m, n: string) => {
+      ok.push(n);
+      return `\u0000${ok.length - 1}\u0000`;
+    })
+    .replace(/(^|[\s(!&|])([A-Za-z0-9_-]+)(?![A-Za-z0-9_.-])/g, (_m, pre: string, n: string) => pre + bare(n))
+    .replace(/\u0000(\d+)\u0000/g, (_m, i: string) => ok[Number(i)]!)
     .replace(/\s+/g, " ")
     .trim();
 }
