@@ -80,6 +80,7 @@ class GraphPlanner {
   private readonly wrappers: Wrappers = new Map();
   private readonly helpers = new Map<string, { name: string; fn?: Helper; params: { input: string; kind: "param" | "artifact"; def?: unknown }[] }>();
   private readonly helperOrder: string[] = [];
+  private readonly stepNames = new Set<string>();
 
   constructor(
     private readonly ctx: PlanContext,
@@ -325,6 +326,10 @@ class GraphPlanner {
       base = leaf.code;
     }
     if (!base) return [{ k: "notes", notes }];
+    if (this.stepNames.has(stepName)) {
+      ctx.warn(path, `step name "${stepName}" is also used by another step (a template run from several places); the DSL needs unique step names`);
+    }
+    this.stepNames.add(stepName);
 
     const handle = ctx.handles.get(stepName);
     let pred: Code | undefined;
@@ -348,7 +353,7 @@ class GraphPlanner {
     const noteOpt = notes.length ? { notes } : {};
     if (!handle) return [{ k: "expr", e, ...noteOpt }];
     if (assigned || nested) {
-      ctx.hoisted.push({ k: "let", name: handle, type: ctx.useType("StepHandle") });
+      if (!ctx.hoisted.some((x) => x.k === "let" && x.name === handle)) ctx.hoisted.push({ k: "let", name: handle, type: ctx.useType("StepHandle") });
       return [{ k: "expr", e: assigned ? e : { k: "assign", name: handle, value: e }, ...noteOpt }];
     }
     return [{ k: "const", name: handle, e, ...noteOpt }];

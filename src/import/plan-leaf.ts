@@ -41,7 +41,7 @@ export function leafCall(ctx: PlanContext, t: Obj, tPath: Path, site: LeafSite):
   if (t.resource !== undefined) {
     fn = "runJob";
     const r = t.resource as Obj;
-    props.push(["manifest", v(r.manifest, [...tPath, "resource", "manifest"])]);
+    props.push(["manifest", fixed(ctx, v(r.manifest, [...tPath, "resource", "manifest"]), r.manifest, [...tPath, "resource", "manifest"], `template "${tname}": resource.manifest`, notes)]);
     if (r.action !== undefined && r.action !== "create") props.push(["action", str(String(r.action))]);
     for (const k of ["successCondition", "failureCondition"]) if (r[k] !== undefined) props.push([k, str(String(r[k]))]);
     if (r.setOwnerReference !== undefined) props.push(["setOwnerReference", { k: "bool", v: Boolean(r.setOwnerReference) }]);
@@ -64,7 +64,7 @@ export function leafCall(ctx: PlanContext, t: Obj, tPath: Path, site: LeafSite):
       notes.push(...ctx.drop([...cPath, "image"], `template "${tname}": image`, c.image, "an image chosen at run time has no DSL form; the text is kept as written"));
     }
     props.push(["image", image.k === "str" ? image : str(String(c.image))]);
-    if (script) props.push(["source", v(c.source ?? "", [...cPath, "source"])]);
+    if (script) props.push(["source", fixed(ctx, v(c.source ?? "", [...cPath, "source"]), c.source ?? "", [...cPath, "source"], `template "${tname}": script.source`, notes)]);
     const list = (x: unknown, k: string) => (Array.isArray(x) ? arr(x.map((y, i) => v(y, [...cPath, k, i], true))) : undefined);
     // runScript's default interpreter is python
     const pythonDefault = script && Array.isArray(c.command) && c.command.length === 1 && c.command[0] === "python";
@@ -126,6 +126,13 @@ export function leafCall(ctx: PlanContext, t: Obj, tPath: Path, site: LeafSite):
   const kindKeys = t.resource !== undefined ? ["name", "inputs", "outputs", "resource", "activeDeadlineSeconds", "retryStrategy", "memoize"] : TEMPLATE_KEYS;
   for (const k of leftovers(t, kindKeys)) drop(k, `${fn} has no such option`);
   return { code: call(ctx.use(fn), obj(props)), notes };
+}
+
+/** Text the DSL takes only as a literal (a script, a manifest): a reference in it is reported and kept as written. */
+function fixed(ctx: PlanContext, code: Code, text: unknown, at: Path, what: string, notes: string[]): Code {
+  if (code.k === "str") return code;
+  notes.push(...ctx.drop(at, what, text, "values filled in at run time have no DSL form here; the text is kept as written"));
+  return str(String(text));
 }
 
 function volumeMount(ctx: PlanContext, m: Obj): Code {
@@ -228,7 +235,10 @@ function outputsCode(ctx: PlanContext, t: Obj, tPath: Path, notes: string[], tna
     const at = [...tPath, "outputs", "artifacts", i];
     const kind = artifactNotes(ctx, a, at, notes, `template "${tname}": output artifact`);
     if (kind === "git" || kind === "http") notes.push(...ctx.drop(at, `template "${tname}": output artifact ${a.name}`, a, `a ${kind} artifact can only be an input`));
-    else out.push(kind ? locationCode(ctx, a, kind) : call(ctx.use("createLocalArtifact"), str(String(a.path)), obj([["name", str(String(a.name))]])));
+    else if (kind && ["s3", "gcs", "oss"].includes(kind) && a[kind].bucket === undefined) {
+      notes.push(...ctx.drop([...at, kind], `template "${tname}": output artifact ${a.name}`, a[kind], "a key in the default artifact repository has no DSL form; the artifact goes to the default store"));
+      out.push(call(ctx.use("createLocalArtifact"), str(String(a.path)), obj([["name", str(String(a.name))]])));
+    } else out.push(kind ? locationCode(ctx, a, kind) : call(ctx.use("createLocalArtifact"), str(String(a.path)), obj([["name", str(String(a.name))]])));
   });
   for (const k of leftovers(o, ["parameters", "artifacts"])) notes.push(...ctx.drop([...tPath, "outputs", k], `template "${tname}": outputs.${k}`, o[k], "no DSL form"));
   return out;
@@ -239,7 +249,11 @@ function inputArtifacts(ctx: PlanContext, t: Obj, tPath: Path, site: LeafSite, n
   ((t.inputs?.artifacts ?? []) as Obj[]).forEach((a, i) => {
     const at = [...tPath, "inputs", "artifacts", i];
     const kind = artifactNotes(ctx, a, at, notes, `template "${tname}": input artifact`);
-    if (kind) {
+    if (kind && ["s3", "gcs", "oss"].includes(kind) && a[kind].bucket === undefined && !site.artifacts.has(String(a.name))) {
+      notes.push(...ctx.drop(at, `template "${tname}": input artifact ${a.name}`, a, "a key in the default artifact repository has no DSL form"));
+      return;
+    }
+    if (kind && !(["s3", "gcs", "oss"].includes(kind) && a[kind].bucket === undefined)) {
       out.push(locationCode(ctx, a, kind));
       return;
     }
