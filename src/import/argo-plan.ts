@@ -49,7 +49,7 @@ export function planArgoDocument(doc: YamlDoc): { plan?: ImportPlan; diagnostics
     return fail(`entrypoint ${JSON.stringify(spec.entrypoint ?? null)} names no template`, spec.entrypoint !== undefined ? [...specPath, "entrypoint"] : specPath);
   }
   const ctx = new PlanContext(doc, specPath);
-  const planner = new GraphPlanner(ctx, templates, spec);
+  const planner = new GraphPlanner(ctx, templates);
   const { options, prelude } = planWorkflowParts(ctx, d, spec, specPath);
   const main = planner.entry(String(spec.entrypoint));
   const exit = spec.onExit !== undefined ? planner.exit(String(spec.onExit), [...specPath, "onExit"]) : [];
@@ -85,7 +85,6 @@ class GraphPlanner {
   constructor(
     private readonly ctx: PlanContext,
     private readonly templates: ReadonlyMap<string, Tpl>,
-    spec: Obj,
   ) {
     const counts = new Map<string, number>();
     const referenced = new Set<string>();
@@ -115,7 +114,6 @@ class GraphPlanner {
         this.helperOrder.push(name);
       }
     }
-    for (const p of (spec.arguments?.parameters ?? []) as Obj[]) void p; // params are declared by planWorkflowParts
     for (const s of [...referenced].sort()) ctx.handles.set(s, ctx.fresh(s));
   }
 
@@ -207,7 +205,7 @@ class GraphPlanner {
     return h.fn;
   }
 
-  /** The statements of a `steps` or `dag` template (`skip`: the loop's own next-round call). */
+  /** The statements of a `steps` or `dag` template, without a loop's own next-round call. */
   graph(tp: Tpl, scope: ValueScope, nested: boolean): Stmt[] {
     const self = String(tp.t.name);
     const out: Stmt[] = [];
