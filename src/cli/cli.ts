@@ -11,6 +11,7 @@ import { compileWorkflow } from "../compile.js";
 import { error, formatDiagnostic, sortDiagnostics, suggest, type Diagnostic } from "../diagnostics.js";
 import { loadWorkflowFile, type LoadResult } from "../loader/load.js";
 import { registerRunCommands } from "./run-command.js";
+import { registerImportCommand } from "./import-command.js";
 import { featureTable } from "../feature-table.js";
 
 export interface CliIO {
@@ -245,6 +246,10 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
   registerRunCommands(program, io, (c) => {
     code = c;
   });
+
+  registerImportCommand(program, io, (c) => {
+    code = c;
+  }, { printDiagnostics, writeAtomically });
 
   program
     .command("targets")

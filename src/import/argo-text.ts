@@ -1,0 +1,252 @@
+/**
+ * Argo's text forms, read: field text with `{{path}}` / `{{=expr}}` substitutions, `when`
+ * expressions, and `depends` text. Each reader returns a structure or a reason it cannot.
+ *
+ * ```ts
+ * textParts("--day={{workflow.parameters.day}}") // [{ lit: "--day=" }, { path: "workflow.parameters.day" }]
+ * parseWhen("'{{steps.flip.outputs.result}}' == 'heads'") // { kind: "compare", op: "eq", ... }
+ * ```
+ */
+
+export type TextPart = { readonly lit: string } | { readonly path: string };
+
+/**
+ * Split a field into literal text and substituted paths. `{{=…}}` is read only in the form
+ * the Argo backend writes for literal braces: string literals and paths joined by `+`.
+ */
+export function textParts(text: string): TextPart[] | { error: string } {
+  const out: TextPart[] = [];
+  let i = 0;
+  let lit = "";
+  const flush = () => {
+    if (lit) out.push({ lit });
+    lit = "";
+  };
+  while (i < text.length) {
+    const at = text.indexOf("{{", i);
+    if (at < 0) {
+      lit += text.slice(i);
+      break;
+    }
+    lit += text.slice(i, at);
+    if (text[at + 2] === "=") {
+      flush();
+      const r = parseExpr(text, at + 3);
+      if ("error" in r) return r;
+      for (const p of r.parts) {
+        if ("lit" in p) lit += p.lit;
+        else {
+          flush();
+          out.push(p);
+        }
+      }
+      i = r.end;
+    } else {
+      const end = text.indexOf("}}", at + 2);
+      if (end < 0) return { error: `unclosed "{{" in ${JSON.stringify(text)}` };
+      flush();
+      out.push({ path: text.slice(at + 2, end).trim() });
+      i = end + 2;
+    }
+  }
+  flush();
+  return out;
+}
+
+function parseExpr(text: string, pos: number): { parts: TextPart[]; end: number } | { error: string } {
+  const parts: TextPart[] = [];
+  let i = pos;
+  const ws = () => {
+    while (text[i] === " ") i++;
+  };
+  const bad = () => ({ error: `the expression ${JSON.stringify(text.slice(pos - 3, text.indexOf("}}", pos) + 2 || undefined))} has no DSL form` });
+  for (;;) {
+    ws();
+    if (text[i] === "'" || text[i] === '"') {
+      const q = text[i++];
+      let s = "";
+      while (i < text.length && text[i] !== q) {
+        if (text[i] === "\\") {
+          const c = text[i + 1];
+          const map: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\", "'": "'", '"': '"' };
+          if (c === undefined || !(c in map)) return bad();
+          s += map[c];
+          i += 2;
+        } else s += text[i++];
+      }
+      if (text[i] !== q) return bad();
+      i++;
+      parts.push({ lit: s });
+    } else {
+      const m = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\['[^'\\]*'\]|\["[^"\\]*"\])*/.exec(text.slice(i));
+      if (!m) return bad();
+      parts.push({ path: m[0].replace(/\[['"]([^'"]*)['"]\]/g, ".$1") });
+      i += m[0].length;
+    }
+    ws();
+    if (text.startsWith("}}", i)) return { parts, end: i + 2 };
+    if (text[i] !== "+") return bad();
+    i++;
+  }
+}
+
+/** Kubernetes expands `$(VAR)` and `$$` in a container's command, args and env: undo `$$`, refuse `$(`. */
+export function unKube(s: string): { text: string; kubeRef?: string } {
+  let out = "";
+  let kubeRef: string | undefined;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "$" && s[i + 1] === "$") {
+      out += "$";
+      i++;
+    } else {
+      if (s[i] === "$" && s[i + 1] === "(" && kubeRef === undefined) kubeRef = /^\$\([^)]*\)?/.exec(s.slice(i))![0];
+      out += s[i];
+    }
+  }
+  return kubeRef === undefined ? { text: out } : { text: out, kubeRef };
+}
+
+// ------------------------------------------------------------------ when expressions
+
+export type Operand = { readonly kind: "text"; readonly parts: TextPart[] };
+export type WhenExpr =
+  | { readonly kind: "compare"; readonly op: "eq" | "ne" | "gt" | "lt" | "ge" | "le"; readonly left: Operand; readonly right: Operand }
+  | { readonly kind: "and" | "or"; readonly of: readonly WhenExpr[] }
+  | { readonly kind: "not"; readonly of: WhenExpr };
+
+const OPS: Record<string, "eq" | "ne" | "gt" | "lt" | "ge" | "le"> = { "==": "eq", "!=": "ne", ">": "gt", "<": "lt", ">=": "ge", "<=": "le" };
+
+/** Parse an Argo `when` expression made of comparisons, `&&`, `||`, `!` and parentheses. */
+export function parseWhen(text: string): WhenExpr | { error: string } {
+  type Tok = { t: "op"; v: string } | { t: "val"; v: string };
+  const toks: Tok[] = [];
+  let i = 0;
+  const fail = (why: string) => ({ error: `the condition ${JSON.stringify(text)} has no predicate form: ${why}` });
+  while (i < text.length) {
+    const c = text[i]!;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    const two = text.slice(i, i + 2);
+    if (["==", "!=", ">=", "<=", "&&", "||"].includes(two)) {
+      toks.push({ t: "op", v: two });
+      i += 2;
+      continue;
+    }
+    if (c === "=" || c === "~") return fail(`operator "${text.slice(i, i + 2)}"`);
+    if ("<>!()".includes(c)) {
+      toks.push({ t: "op", v: c });
+      i++;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
+      if (end < 0) return fail("an unclosed quote");
+      toks.push({ t: "val", v: text.slice(i + 1, end) });
+      i = end + 1;
+      continue;
+    }
+    // a bare operand: a word, a number or a {{…}} reference, up to whitespace or an operator
+    let j = i;
+    let v = "";
+    while (j < text.length) {
+      if (text.startsWith("{{", j)) {
+        const end = text.indexOf("}}", j);
+        if (end < 0) return fail('an unclosed "{{"');
+        v += text.slice(j, end + 2);
+        j = end + 2;
+        continue;
+      }
+      if (/[\s=!<>&|()'"~]/.test(text[j]!)) break;
+      v += text[j++];
+    }
+    if (v === "") return fail(`unexpected ${JSON.stringify(c)}`);
+    if (/^(in|matches|contains|startsWith|endsWith)$/.test(v)) return fail(`operator "${v}"`);
+    toks.push({ t: "val", v });
+    i = j;
+  }
+  let pos = 0;
+  const operand = (): Operand | { error: string } => {
+    const t = toks[pos++];
+    if (!t || t.t !== "val") return fail("a comparison needs a value on each side");
+    const parts = textParts(t.v);
+    if ("error" in parts) return parts;
+    return { kind: "text", parts };
+  };
+  const unary = (): WhenExpr | { error: string } => {
+    const t = toks[pos];
+    if (t?.t === "op" && t.v === "!") {
+      pos++;
+      const of = unary();
+      return "error" in of ? of : { kind: "not", of };
+    }
+    if (t?.t === "op" && t.v === "(") {
+      pos++;
+      const e = or();
+      if ("error" in e) return e;
+      if (toks[pos]?.v !== ")") return fail("unbalanced parentheses");
+      pos++;
+      return e;
+    }
+    const left = operand();
+    if ("error" in left) return left;
+    const op = toks[pos];
+    if (!op || op.t !== "op" || !(op.v in OPS)) return fail("a value that is not compared with anything");
+    pos++;
+    const right = operand();
+    if ("error" in right) return right;
+    return { kind: "compare", op: OPS[op.v]!, left, right };
+  };
+  const and = (): WhenExpr | { error: string } => {
+    const of: WhenExpr[] = [];
+    for (;;) {
+      const e = unary();
+      if ("error" in e) return e;
+      of.push(e);
+      if (toks[pos]?.v !== "&&") break;
+      pos++;
+    }
+    return of.length === 1 ? of[0]! : { kind: "and", of };
+  };
+  const or = (): WhenExpr | { error: string } => {
+    const of: WhenExpr[] = [];
+    for (;;) {
+      const e = and();
+      if ("error" in e) return e;
+      of.push(e);
+      if (toks[pos]?.v !== "||") break;
+      pos++;
+    }
+    return of.length === 1 ? of[0]! : { kind: "or", of };
+  };
+  const e = or();
+  if ("error" in e) return e;
+  if (pos < toks.length) return fail(`unexpected "${toks[pos]!.v}"`);
+  return e;
+}
+
+// ------------------------------------------------------------------ depends
+
+/**
+ * Dependency text as the DSL takes it: the backend's spelled-out "finished without failing,
+ * or omitted" (`(A.Succeeded || A.Skipped || A.Daemoned || A.Omitted)`) is the bare name again;
+ * every other bare name goes through `bare` (Argo's bare name does not accept Omitted).
+ */
+export function dslDepends(text: string, bare: (name: string) => string = (n) => n): string {
+  const ok: string[] = [];
+  return text
+    .replace(/\(\s*([A-Za-z0-9_-]+)\.Succeeded\s*\|\|\s*\1\.Skipped\s*\|\|\s*\1\.Daemoned\s*\|\|\s*\1\.Omitted\s*\)/g, (_m, n: string) => {
+      ok.push(n);
+      return `\u0000${ok.length - 1}\u0000`;
+    })
+    .replace(/(^|[\s(!&|])([A-Za-z0-9_-]+)(?![A-Za-z0-9_.-])/g, (_m, pre: string, n: string) => pre + bare(n))
+    .replace(/\u0000(\d+)\u0000/g, (_m, i: string) => ok[Number(i)]!)
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** Step names a depends text mentions. */
+export function dependsNames(text: string): string[] {
+  return [...new Set((text.match(/[A-Za-z0-9_-]+(?:\.[A-Za-z]+)?/g) ?? []).map((t) => t.split(".")[0]!))];
+}
