@@ -20,6 +20,7 @@ import { jinjaStr, type JinjaPart } from "./jinja-text.js";
 import { PY_BUILTINS, PY_KEYWORDS, PY_SOFT_KEYWORDS, type PyJson } from "./python-literals.js";
 import { heredocDelimiter, shQuote } from "./shell.js";
 import { call, code, dict, list, lit, templates, tpl, type Py } from "./templates.js";
+import { dependsPy, erroredAtoms, handledSteps, lowerDepends, needsRunStateTask, stepsPy, type StepTasks } from "./run-state.js";
 
 const NOT_K8S = "the bash lowering runs commands on the Airflow worker, where there is no pod to configure";
 
@@ -119,8 +120,8 @@ const PARAMS_ATTRS = new Set([
   "suppress_exception", "update", "validate", "values", "deserialize", "serialize",
 ]);
 
-/** The `couler_workflow_status` task runs (and pushes "Failed") only when a workflow step failed. */
-const STATUS_EXPR = "ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded'";
+/** The `couler_workflow_status` task pushes "Failed" or "Succeeded" once the main graph is done. */
+const STATUS_EXPR = "ti.xcom_pull(task_ids='couler_workflow_status')";
 
 /** A task we write: an IR step's own task, or a helper task in front of it. */
 interface TaskView {
@@ -171,14 +172,16 @@ class AirflowCompiler {
   private readonly edges: string[] = [];
   private readonly lowered = new Map<string, Lowered>();
   private readonly imports = new Set<string>();
-  private readonly helpers = { any: false, pick: false, fanIn: false, when: false, fanOut: false, fail: false, status: false };
+  private readonly helpers = { any: false, pick: false, fanIn: false, when: false, fanOut: false, states: false, depends: false, status: false, runState: false };
+  /** Variables of `__when` short-circuit tasks. */
+  private readonly whenTasks = new Set<string>();
+  /** Each step's tasks, as the run-time helpers read them. */
+  private readonly stepTasks = new Map<string, StepTasks>();
   /** Steps whose stdout some value reads (their task must collect it). */
   private readonly resultRead = new Set<string>();
   private readonly diags: DiagnosticBag;
   private needJsonFilters = false;
   private readonly claimReported = new Set<string>();
-  /** Trigger rule of each step's first task, when not the default. */
-  private readonly rules = new Map<string, string>();
 
   constructor(
     private readonly wf: WorkflowIR,
@@ -200,8 +203,13 @@ class AirflowCompiler {
       if (s.loop?.kind === "from" || itemCondition(s)) this.ids.reserve(`${mangle(s.name, TASK_ID)}__items`, `the fan-out task of step "${s.name}"`);
     }
     const readsStatus = steps.some((s) => refsOfStep(s).some((r) => r.kind === "workflow" && r.field === "status"));
-    if (wf.onExit?.length) this.ids.reserve("couler_workflow_failed", "the task that fails the run when a step failed");
-    if (readsStatus) this.ids.reserve("couler_workflow_status", "the task that tells exit handlers the workflow failed");
+    const exitSteps = wf.onExit ?? [];
+    const runState = needsRunStateTask(steps, exitSteps.length > 0);
+    for (const s of steps) {
+      if (s.depends && "gate" in lowerDepends(s.depends)) this.ids.reserve(`${mangle(s.name, TASK_ID)}__depends`, `the dependency task of step "${s.name}"`);
+    }
+    if (runState) this.ids.reserve("couler_workflow_failed", "the task that fails the run when a step failed that no step handles");
+    if (readsStatus) this.ids.reserve("couler_workflow_status", "the task that tells exit handlers the workflow's status");
     for (const s of steps) {
       this.ids.add(s.name, s.loc);
       this.stepVar.set(s.name, this.newVar(s.name));
@@ -209,56 +217,59 @@ class AirflowCompiler {
     const dagId = new NameTable(DAG_ID, this.diags).add(wf.name, wf.loc);
     this.checkBashLimits();
 
+    this.diags.warning(
+      "approximated",
+      `a run that couler run ends in Error (only steps that could not start failed) ends failed on target airflow: a DAG run is only success or failed, and exit handlers read Failed`,
+      wf.loc,
+    );
     this.lowerScope(wf.steps, undefined);
-    if (wf.onExit?.length) {
-      const mainTasks = this.tasks.map((t) => t.var);
-      const exitAfter = [...mainTasks];
+    // Tasks others wait for "whatever happened": never a `__when` short-circuit, which skips
+    // every direct downstream task whatever its trigger rule (airflow/operators/python.py,
+    // ShortCircuitOperator.execute); its step stands for it.
+    const waitable = () => this.tasks.filter((t) => !this.whenTasks.has(t.var)).map((t) => t.var);
+    const unhandled = (graph: readonly Step[]) => {
+      const handled = handledSteps(graph);
+      return graph.filter((s) => !handled.has(s.name)).map((s) => this.stepTasks.get(s.name)!);
+    };
+    const line = exitSteps[0]?.loc.line ?? wf.loc.line;
+    const helperTask = (id: string, what: string, fn: string, steps: StepTasks[]): TaskView => ({
+      var: this.newVar(id),
+      id,
+      what,
+      name: wf.name,
+      file: wf.loc.file,
+      line,
+      operator: this.operatorImport("python"),
+      partial: false,
+      kwargs: [
+        ["task_id", lit(id)],
+        ["python_callable", code(fn)],
+        ["op_kwargs", dict([["steps", stepsPy(steps)]])],
+        ["trigger_rule", lit("all_done")],
+      ],
+      expand: false,
+    });
+    if (exitSteps.length) {
+      let exitAfter = waitable();
       if (readsStatus) {
-        // trigger rules, not a database query, tell whether a step failed: works on Airflow 2 and 3
         this.helpers.status = true;
-        const sv = this.newVar("couler_workflow_status");
-        this.addTask(
-          {
-            var: sv,
-            id: "couler_workflow_status",
-            what: "runs only when a step failed, for the exit handler, in workflow",
-            name: wf.name,
-            file: wf.loc.file,
-            line: wf.onExit[0]!.loc.line,
-            operator: this.operatorImport("python"),
-            partial: false,
-            kwargs: [
-              ["task_id", lit("couler_workflow_status")],
-              ["python_callable", code("_couler_failed_status")],
-              ["trigger_rule", lit("one_failed")],
-            ],
-            expand: false,
-          },
-          mainTasks,
-        );
-        exitAfter.push(sv);
+        this.helpers.states = true;
+        const t = helperTask("couler_workflow_status", "the workflow's status for the exit handler, in workflow", "_couler_status", unhandled(wf.steps));
+        this.addTask(t, exitAfter);
+        exitAfter = [t.var];
       }
-      this.lowerScope(wf.onExit, exitAfter);
-      this.helpers.fail = true;
-      this.addTask(
-        {
-          var: this.newVar("couler_workflow_failed"),
-          id: "couler_workflow_failed",
-          what: "run state: fails when a step failed, after the exit handler, in workflow",
-          name: wf.name,
-          file: wf.loc.file,
-          line: wf.onExit[0]!.loc.line,
-          operator: this.operatorImport("python"),
-          partial: false,
-          kwargs: [
-            ["task_id", lit("couler_workflow_failed")],
-            ["python_callable", code("_couler_fail")],
-            ["trigger_rule", lit("one_failed")],
-          ],
-          expand: false,
-        },
-        mainTasks,
+      this.lowerScope(exitSteps, exitAfter);
+    }
+    if (runState) {
+      this.helpers.runState = true;
+      this.helpers.states = true;
+      const t = helperTask(
+        "couler_workflow_failed",
+        "run state: the DAG run's last task, failing when a step failed that no step handles, in workflow",
+        "_couler_run_state",
+        [...unhandled(wf.steps), ...unhandled(exitSteps)],
       );
+      this.addTask(t, waitable());
     }
 
     const dagKwargs = this.dagKwargs(dagId);
@@ -268,6 +279,7 @@ class AirflowCompiler {
       target: this.o.version === "3" ? "3" : "2.6+",
       imports: this.importLines(),
       helpers: { ...this.helpers, any: Object.values(this.helpers).some((x) => x) },
+      v3: this.o.version === "3",
       dagKwargs,
       tasks: this.tasks,
       edges: this.edges,
@@ -416,150 +428,27 @@ class AirflowCompiler {
       const parents = parentsOf(s).filter((p) => g.byName.has(p));
       let upstream = parents.map((p) => this.lowered.get(p)!.last);
       let rule: string | undefined;
+      let gate: Py | undefined;
       if (afterAll && parents.length === 0) {
         upstream = afterAll;
         rule = "all_done";
-      } else if (s.depends) rule = this.triggerRule(s, s.depends);
-      if (rule) this.rules.set(s.name, rule);
-      this.lowerStep(s, upstream, rule);
-    }
-    for (const s of steps) this.warnOmittedDownstream(s);
-  }
-
-  /**
-   * The trigger rule for a step's `depends`. The IR's default edge `ok` (succeeded, skipped
-   * or omitted) is Airflow's `none_failed`; Airflow's default `all_success` would skip a
-   * step whenever a condition skipped an upstream one.
-   */
-  private triggerRule(s: Step, d: Depends): string | undefined {
-    const refuse = (why: string) => {
-      this.diags.error("unsupported", `dependency expression of step "${s.name}" is not supported on target airflow: ${why}`, s.loc);
-      return undefined;
-    };
-    const atoms = depAtoms(d);
-    const flatAnd = d.kind === "on" || (d.kind === "and" && d.of.every((x) => x.kind === "on"));
-    const flatOr = d.kind === "or" && d.of.every((x) => x.kind === "on");
-    if (!flatAnd && !flatOr) return refuse("Airflow waits for upstream tasks with one trigger rule per task; nested ||, && and ! over different states cannot be expressed. Split the step or simplify the expression");
-    const statuses = new Set(atoms.map((a) => (a.status === "errored" ? "failed" : a.status)));
-    if (flatOr && new Set(atoms.map((a) => a.step)).size === 1 && statuses.size > 1) {
-      // several states of one upstream task
-      if (statuses.has("any")) return "all_done";
-      const key = [...statuses].sort().join(",");
-      if (key === "failed,succeeded") return "one_done";
-      if (key === "failed,skipped,succeeded") return "all_done";
-      if (key === "ok,skipped" || key === "skipped,succeeded" || key === "ok,succeeded") return "none_failed";
-      return refuse(`no trigger rule waits for exactly ${key} of one upstream task`);
-    }
-    if (statuses.size !== 1) return refuse(`one Airflow trigger rule cannot wait for different states (${[...statuses].sort().join(", ")}) of its upstream tasks`);
-    const st = [...statuses][0]!;
-    const single = atoms.length === 1;
-    if (flatAnd || single) {
-      switch (st) {
-        case "ok":
-          return "none_failed";
-        case "succeeded":
-          return "all_success";
-        case "failed":
-          return single ? "one_failed" : "all_failed";
-        case "allFailed":
-          return "all_failed";
-        case "skipped":
-          return "all_skipped";
-        case "any":
-          return "all_done";
-        case "anySucceeded":
-          return single ? "one_success" : refuse("anySucceeded of several fanned-out steps has no trigger rule");
-        default:
-          return refuse(`Airflow has no "${st}" task state`);
-      }
-    }
-    switch (st) {
-      case "failed":
-      case "allFailed":
-        return st === "failed" ? "one_failed" : refuse("|| of allFailed has no trigger rule");
-      case "succeeded":
-      case "anySucceeded":
-        return "one_success";
-      default:
-        return refuse(`|| of "${st}" edges has no trigger rule`);
-    }
-  }
-
-  /**
-   * Other engines let an `ok` edge pass when its parent was omitted; Airflow marks a task
-   * whose upstream failed `upstream_failed`, which no trigger rule but all_done accepts, so
-   * the next step does not run. That happens after a parent that waits for a success, and
-   * below a failure that another step handles (so the run goes on). Say so.
-   */
-  private warnOmittedDownstream(s: Step): void {
-    for (const a of depAtoms(s.depends)) {
-      if (a.status !== "ok") continue;
-      const r = this.rules.get(a.step);
-      if (r === "all_success" || r === "one_success") {
-        this.diags.warning(
-          "approximated",
-          `step "${s.name}" runs after "${a.step}", which waits for a success: when that upstream fails, Airflow marks "${a.step}" upstream_failed (not omitted), so "${s.name}" does not run on target airflow`,
-          s.loc,
-        );
-      } else if (this.upstreamFailable(a.step)) {
-        this.diags.warning(
-          "approximated",
-          `step "${s.name}" runs after "${a.step}", which is omitted when a failure above it is handled by another step: Airflow marks "${a.step}" upstream_failed (not omitted) then, so "${s.name}" does not run on target airflow`,
-          s.loc,
-        );
-      }
-    }
-    // A failure edge: Airflow's failure trigger rules also fire on upstream_failed, i.e. when the
-    // parent never ran because a step above it failed; other engines run nothing then.
-    for (const a of depAtoms(s.depends)) {
-      if (a.status !== "failed" && a.status !== "errored" && a.status !== "allFailed") continue;
-      const parent = this.stepNamed(a.step);
-      const rule = this.rules.get(a.step);
-      const blocking = rule === "all_success" || rule === "none_failed" || rule === "none_failed_min_one_success" || rule === "one_success";
-      if (parent?.depends && blocking) {
-        this.diags.warning(
-          "approximated",
-          `step "${s.name}" waits for "${a.step}" to fail: Airflow's failure trigger rules also fire when "${a.step}" did not run because a step above it failed (upstream_failed), where other engines do not run "${s.name}" (target airflow)`,
-          s.loc,
-        );
-      }
-    }
-  }
-
-  private stepNamed(name: string): Step | undefined {
-    this.stepByName ??= new Map(allSteps(this.wf).map((x) => [x.name, x]));
-    return this.stepByName.get(name);
-  }
-
-  private readonly upFailMemo = new Map<string, boolean>();
-  private handledFailures: Set<string> | undefined;
-  private stepByName: Map<string, Step> | undefined;
-
-  /**
-   * Does step `name` end upstream_failed, rather than failing the run, when a failure that
-   * another step handles happens above it? Its trigger rule must be one an upstream failure
-   * blocks, and a parent must fail in a handled way or end so itself. Parents come first in
-   * the lowering order, so their rules are known.
-   */
-  private upstreamFailable(name: string): boolean {
-    const memo = this.upFailMemo.get(name);
-    if (memo !== undefined) return memo;
-    if (!this.handledFailures || !this.stepByName) {
-      this.handledFailures = new Set<string>();
-      this.stepByName = new Map(allSteps(this.wf).map((x) => [x.name, x]));
-      for (const x of allSteps(this.wf)) {
-        for (const a of depAtoms(x.depends)) {
-          if (a.status === "failed" || a.status === "errored" || a.status === "any" || a.status === "allFailed") this.handledFailures.add(a.step);
+      } else if (s.depends) {
+        const how = lowerDepends(s.depends);
+        if ("rule" in how) rule = how.rule;
+        else {
+          rule = "all_done";
+          gate = dependsPy(s.depends, (p) => this.ids.get(p));
+          for (const p of erroredAtoms(s.depends)) {
+            this.diags.warning(
+              "approximated",
+              `step "${s.name}" waits for "${p}" to be Errored: Airflow cannot tell a task that could not start from one that failed, so on target airflow it runs when "${p}" failed`,
+              s.loc,
+            );
+          }
         }
       }
+      this.lowerStep(s, upstream, rule, gate, parents);
     }
-    const step = this.stepByName.get(name);
-    const rule = this.rules.get(name);
-    const blocking = rule === "all_success" || rule === "none_failed" || rule === "none_failed_min_one_success";
-    const result =
-      blocking && step !== undefined && depAtoms(step.depends).some((a) => this.handledFailures!.has(a.step) || this.upstreamFailable(a.step));
-    this.upFailMemo.set(name, result);
-    return result;
   }
 
   private addTask(t: TaskView, upstream: readonly string[]): void {
@@ -570,7 +459,7 @@ class AirflowCompiler {
 
   // ------------------------------------------------------------ steps
 
-  private lowerStep(s: Step, upstream: string[], rule: string | undefined): void {
+  private lowerStep(s: Step, upstream: string[], rule: string | undefined, gate: Py | undefined, parents: readonly string[]): void {
     if (!isPodStep(s)) throw new Error(`internal: airflow cannot lower a ${s.kind} step`);
     const id = this.ids.get(s.name);
     const v = this.stepVar.get(s.name)!;
@@ -583,6 +472,33 @@ class AirflowCompiler {
       firstRule = undefined;
       return r ? [["trigger_rule", lit(r)]] : [];
     };
+    const helperIds: string[] = [];
+    if (gate) {
+      // the IR's dependency expression, evaluated over the parents' real states (see run-state.ts)
+      this.helpers.depends = true;
+      this.helpers.states = true;
+      const dv = this.newVar(`${v}__depends`);
+      this.addTask(
+        {
+          var: dv,
+          id: `${id}__depends`,
+          what: "dependencies of step",
+          ...where,
+          operator: this.operatorImport("python"),
+          partial: false,
+          kwargs: [
+            ["task_id", lit(`${id}__depends`)],
+            ["python_callable", code("_couler_depends")],
+            ["op_kwargs", dict([["depends", gate], ["steps", stepsPy(parents.map((p) => this.stepTasks.get(p)!))]])],
+            ...ruleKw(),
+          ],
+          expand: false,
+        },
+        up,
+      );
+      all.push(dv);
+      up = [dv];
+    }
     if (s.when && !itemCondition(s)) {
       this.helpers.when = true;
       const gv = this.newVar(`${v}__when`);
@@ -606,17 +522,21 @@ class AirflowCompiler {
         up,
       );
       all.push(gv);
+      this.whenTasks.add(gv);
+      helperIds.push(`${id}__when`);
       up = [gv];
     }
     const pod = this.podTask(s, id, v, ruleKw);
     if (pod.itemsTask) {
       this.addTask(pod.itemsTask, up);
       all.push(pod.itemsTask.var);
+      helperIds.push(pod.itemsTask.id);
       up = [pod.itemsTask.var];
     }
     this.addTask(pod.task, up);
     all.push(v);
     this.lowered.set(s.name, { first: all[0]!, last: v, all });
+    this.stepTasks.set(s.name, { task: id, helpers: helperIds, mapped: s.loop !== undefined });
   }
 
   /** The step's own task (and, for a run-time fan-out, the task computing its instances). */
@@ -729,6 +649,13 @@ class AirflowCompiler {
     if (!loop) return { task: { ...base, partial: false, kwargs: kw, expand: false } };
 
     const filter = itemCondition(s);
+    if (filter) {
+      this.diags.warning(
+        "approximated",
+        `items of step "${s.name}" whose condition is false get no instance on target airflow (a mapped task cannot skip one instance): couler run and other engines record them as skipped items`,
+        s.loc,
+      );
+    }
     if (loop.kind === "items" && !filter) {
       const rows = loop.items.map((row) =>
         dict(mapped.map((k) => [k, renderField(fields[k]!, row)] as const)),

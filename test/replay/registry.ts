@@ -4,5 +4,6 @@
  * code cite the engine source each rule follows.
  */
 import type { Replay } from "./outcome.js";
+import { AIRFLOW_REPLAYS } from "./airflow/airflow-replay.js";
 
-export const REPLAYS: readonly Replay[] = [];
+export const REPLAYS: readonly Replay[] = [...AIRFLOW_REPLAYS];
