@@ -217,11 +217,6 @@ class AirflowCompiler {
     const dagId = new NameTable(DAG_ID, this.diags).add(wf.name, wf.loc);
     this.checkBashLimits();
 
-    this.diags.warning(
-      "approximated",
-      `a run that couler run ends in Error (only steps that could not start failed) ends failed on target airflow: a DAG run is only success or failed, and exit handlers read Failed`,
-      wf.loc,
-    );
     this.lowerScope(wf.steps, undefined);
     // Tasks others wait for "whatever happened": never a `__when` short-circuit, which skips
     // every direct downstream task whatever its trigger rule (airflow/operators/python.py,

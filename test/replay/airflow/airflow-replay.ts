@@ -27,6 +27,8 @@ interface TiResult {
   readonly tries: number;
   readonly xcom: unknown;
   readonly stdout: string;
+  /** The container could not start (its command does not exist here): couler run's "errored". */
+  readonly start_error?: boolean;
 }
 interface DagTestResult {
   readonly state: string;
@@ -105,11 +107,6 @@ const KNOWN: readonly KnownDifference[] = [
     why: "the workflow name is the DAG run's run_id on Airflow",
   },
   {
-    match: /^workflow: Error by couler run, Failed on airflow$/,
-    warning: /a DAG run is only success or failed/,
-    why: "a DAG run has no Error state: a run whose only failures are steps that could not start ends failed",
-  },
-  {
     match: /items by couler run, \d+ on airflow|: (succeeded|skipped) by couler run, (skipped|succeeded) on airflow/,
     warning: /get no instance on target airflow/,
     why: "fan-out items whose condition is false get no mapped instance (couler run records skipped items)",
@@ -140,7 +137,13 @@ function makeReplay(options: Readonly<Record<string, string>>): Replay {
         if (name === undefined) throw new Error(`task ${tid} is not a step`);
         (exitNames.has(name) ? onExit : steps)[name] = stepOutcome(tid, loops.has(name), r);
       }
-      const status = r.state === "success" ? "Succeeded" : "Failed";
+      // A DAG run is success or failed. Where every failed step's container could not start (the
+      // pod's StartError; here: the command is missing on this machine) couler run says Error:
+      // the same run in the IR's words.
+      const failedTis = Object.entries(r.tis)
+        .filter(([tid]) => !/__(when|items|depends)$/.test(tid) && !tid.startsWith("couler_workflow_"))
+        .flatMap(([, tis]) => tis.filter((t) => t.state === "failed"));
+      const status = r.state === "success" ? "Succeeded" : failedTis.length && failedTis.every((t) => t.start_error) ? "Error" : "Failed";
       return { status, steps, ...(ir.onExit?.length ? { onExit } : {}) };
     },
   };

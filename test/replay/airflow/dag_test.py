@@ -89,6 +89,7 @@ class TI:
         self.run, self.task, self.map_index = run, task, map_index
         self.task_id = task.kwargs["task_id"]
         self.state, self.tries, self.xcom, self.stdout, self.retry_at = None, 0, None, "", None
+        self.start_error = False
 
     def xcom_pull(self, task_ids=None, key="return_value", default=None):
         # TaskInstance.xcom_pull: one task id and no map_indexes -> the single value, or, when the
@@ -284,7 +285,9 @@ class DagRun:
     # ---------------------------------------------------------------- running one task instance
 
     def context(self, ti):
-        params = dict(self.job["params"])
+        # DagRun params: each Param's default, overridden by the run's conf (models/dag.py DAG.test, ParamsDict)
+        params = {k: p.default for k, p in (self.dag.kwargs.get("params") or {}).items() if p.has_default}
+        params.update(self.job["params"])
         return {"params": params, "ti": ti, "task_instance": ti, "run_id": self.run_id, "dag_run": self,
                 "dag": self.dag, "task": ti.task, "ds": "2024-01-01", "ts": "2024-01-01T00:00:00+00:00",
                 "conf": {}, "map_index": ti.map_index}
@@ -371,6 +374,7 @@ class DagRun:
             env.update(kw.get("env") or {})
             rc, out = run_process(["bash", "-c", kw["bash_command"]], env, work, seconds)
             ti.stdout = out
+            ti.start_error = rc == 127 and "command not found" in out  # bash could not run the command
             if rc != 0:
                 raise TaskFailed("Bash command failed. The command returned a non-zero exit code %s." % rc)
             lines = out.rstrip("\n").split("\n")
@@ -400,6 +404,7 @@ class DagRun:
                 os.remove(path)
         rc, out = run_process(argv, env, work, seconds)
         ti.stdout = out
+        ti.start_error = rc is None  # the container's command could not be started (a StartError pod)
         if rc != 0:
             raise TaskFailed("Pod returned a failure (exit code %s)" % rc)
         if kw.get("do_xcom_push"):
@@ -448,14 +453,15 @@ def run_process(argv, env, cwd, timeout):
     try:
         p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     except OSError as e:
-        return 127, "[replay] could not start: %s" % e
+        return None, "[replay] could not start: %s" % e
     try:
-        out, _ = p.communicate(timeout=timeout)
+        out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         p.communicate()
         return -9, ""
-    return p.returncode, out.decode("utf-8", "surrogateescape")
+    text = out.decode("utf-8", "surrogateescape")
+    return p.returncode, text if p.returncode == 0 else text + err.decode("utf-8", "surrogateescape")
 
 
 def test(job):
@@ -470,7 +476,7 @@ def test(job):
     tis = {}
     for t in run.tis:
         tis.setdefault(t.task_id, []).append({"map_index": t.map_index, "state": t.state, "tries": t.tries,
-                                              "xcom": t.xcom, "stdout": t.stdout})
+                                              "xcom": t.xcom, "stdout": t.stdout, "start_error": t.start_error})
     return {"state": run.state, "tis": tis}
 
 
