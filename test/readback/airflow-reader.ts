@@ -68,7 +68,6 @@ export function readAirflowFiles(fileSets: readonly (readonly OutputFile[])[]): 
 
 const S: OutcomeClass[] = ["S"];
 const SK: OutcomeClass[] = ["S", "K"];
-const SF: OutcomeClass[] = ["S", "F"];
 
 function ruleFormula(rule: string, parents: readonly string[]): Formula {
   const all = (classes: OutcomeClass[]): Formula => ({ kind: "and", of: parents.map((p) => ({ kind: "atom", step: p, classes })) });

@@ -374,7 +374,7 @@ class DagRun:
             env.update(kw.get("env") or {})
             rc, out = run_process(["bash", "-c", kw["bash_command"]], env, work, seconds)
             ti.stdout = out
-            ti.start_error = rc == 127 and "command not found" in out  # bash could not run the command
+            ti.start_error = rc == 127 and "not found" in out  # bash could not find the command
             if rc != 0:
                 raise TaskFailed("Bash command failed. The command returned a non-zero exit code %s." % rc)
             lines = out.rstrip("\n").split("\n")
@@ -404,7 +404,9 @@ class DagRun:
                 os.remove(path)
         rc, out = run_process(argv, env, work, seconds)
         ti.stdout = out
-        ti.start_error = rc is None  # the container's command could not be started (a StartError pod)
+        # the container's command could not be started (a StartError pod), or the shell wrapper
+        # could not find it (exit 127)
+        ti.start_error = rc is None or (rc == 127 and "not found" in out)
         if rc != 0:
             raise TaskFailed("Pod returned a failure (exit code %s)" % rc)
         if kw.get("do_xcom_push"):
