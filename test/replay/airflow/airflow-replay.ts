@@ -95,7 +95,6 @@ function runDagTest(file: OutputFile, ctx: ReplayContext, fresh: readonly string
     maxBuffer: 1 << 28,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", PYTHONDONTWRITEBYTECODE: "1" },
   });
-  if (process.env.COULER_REPLAY_DEBUG) writeFileSync(`${process.env.COULER_REPLAY_DEBUG}.${file.path}.${Date.now()}`, out);
   return JSON.parse(out) as DagTestResult;
 }
 
