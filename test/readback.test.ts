@@ -60,7 +60,7 @@ describe("read-back catches a wrong output", () => {
     ["tekton", "exit-handler", "runAfter:", "unusedRunAfter:", /step "B": runs after/],
     ["github", "depends-failure", "needs.A.outputs.couler_failed == 'true' }}", "needs.A.result == 'success' }}", /step "B" ends/],
     ["github", "params-outputs", "${{ inputs.threshold }}", "x", /step "evaluate": reads/],
-    ["airflow", "depends-failure", 'trigger_rule="one_failed"', 'trigger_rule="all_success"', /step "B" ends/],
+    ["airflow", "depends-failure", '{"step": "A", "status": "failed"}', '{"step": "A", "status": "succeeded"}', /step "B" ends/],
     ["airflow", "params-outputs", "couler_pick('outputs', 'accuracy')", "couler_pick('result')", /step "evaluate": reads/],
     ["airflow", "dag-diamond", ">>", "<<", /runs after/],
     ["kfp", "params-outputs", "- \"{{$.inputs.parameters['pipelinechannel--train--accuracy']}}\"", "- \"{{$.inputs.parameters['pipelinechannel--threshold']}}\"", /step "evaluate": reads/],

@@ -11,90 +11,16 @@
  */
 import type { Backend, CompileContext, OutputFile } from "../backend.js";
 import type { DiagnosticBag } from "../../src/diagnostics.js";
-import type { Capabilities } from "../../src/ir/features.js";
-import { allSteps, buildGraph, depAtoms, isPodStep, parentsOf, refsOfStep, topoOrder } from "../../src/ir/graph.js";
-import type { Condition, ContainerStep, Depends, KubeObject, Loc, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
+import { allSteps, buildGraph, isPodStep, parentsOf, refsOfStep, topoOrder } from "../../src/ir/graph.js";
+import type { Condition, ContainerStep, KubeObject, Ref, ScriptStep, Step, Value, WorkflowIR } from "../../src/ir/types.js";
 import { kubeLiteral } from "../common/kube.js";
+import { capabilities, checkBashLimits } from "./capabilities.js";
 import { mangle, NameTable, shortHash, type NameRule } from "../common/names.js";
 import { jinjaStr, type JinjaPart } from "./jinja-text.js";
 import { PY_BUILTINS, PY_KEYWORDS, PY_SOFT_KEYWORDS, type PyJson } from "./python-literals.js";
 import { heredocDelimiter, shQuote } from "./shell.js";
 import { call, code, dict, list, lit, templates, tpl, type Py } from "./templates.js";
-
-const NOT_K8S = "the bash lowering runs commands on the Airflow worker, where there is no pod to configure";
-
-const capabilities: Capabilities = {
-  "container-step": "yes",
-  "script-step": "yes",
-  param: "yes",
-  "step-result": "yes",
-  "output-parameter": "yes",
-  env: "yes",
-  "secret-env": "yes",
-  "secret-namespace": {
-    warn: "a pod reads secrets from its own namespace only: the secret's namespace is not written into the DAG; run the pod in that namespace",
-  },
-  resources: "yes",
-  "step-timeout": "yes",
-  retry: "yes",
-  "retry-backoff": "yes",
-  "image-pull-policy": "yes",
-  "working-dir": "yes",
-  "node-selector": "yes",
-  "runs-on": { warn: "runner labels pick GitHub Actions runners; Airflow picks workers by queue and Kubernetes nodes by nodeSelector, so they are not written" },
-  "status-dependency": "yes",
-  "depends-expression": "yes",
-  condition: "yes",
-  "loop-items": "yes",
-  "loop-from": "yes",
-  "loop-parallelism": "yes",
-  "fan-in": "yes",
-  "exit-handler": "yes",
-  "workflow-status": "yes",
-  "workflow-name": { warn: "Airflow has no per-run workflow name: the DAG run's run_id is used instead" },
-  "workflow-timeout": {
-    warn: "becomes the DAG's dagrun_timeout, which Airflow enforces for scheduled runs only, not for runs triggered by hand; add step timeouts for a hard limit",
-  },
-  "time-to-clean": { warn: "Airflow keeps DAG run records until they are cleaned up with `airflow db clean`; there is no per-run expiry" },
-  "service-account": "yes",
-  namespace: "yes",
-  labels: "yes",
-  annotations: "yes",
-  cron: "yes",
-  "reusable-template": "yes",
-  parallelism: "yes",
-  "pod-gc": "yes",
-  "image-pull-secrets": "yes",
-  tolerations: "yes",
-  affinity: "yes",
-  "security-context": "yes",
-  "resource-step": {
-    unsupported: "Airflow has no kubectl-style resource step in this backend; run `kubectl` in a container step, or use the cncf.kubernetes provider's KubernetesJobOperator in a hand-written DAG",
-  },
-  "resource-output": { unsupported: "resource steps are not supported on Airflow (see resource-step)" },
-  "template-ref-step": {
-    unsupported: "an Argo workflow template cannot be called from Airflow; inline the template's steps in the workflow",
-  },
-  "while-loop": {
-    unsupported: "an Airflow DAG is acyclic and fixed at parse time, so a loop that repeats until a condition cannot be expressed; fan out over a list (map) or repeat inside one step",
-  },
-  "declared-secret": {
-    unsupported: "an Airflow DAG file cannot create Kubernetes secrets; create the secret beforehand and read it with obtainSecret",
-  },
-  cache: { unsupported: "Airflow has no memoization of task results; drop cache, or skip the work inside the step when its result exists" },
-  daemon: { unsupported: "an Airflow task runs to completion; a pod that keeps running beside later tasks cannot be expressed" },
-  sidecar: { unsupported: "KubernetesPodOperator in this backend runs one container per pod; use a full pod_template_file in a hand-written DAG" },
-  "artifact-passing": {
-    unsupported: "Airflow passes small values through XCom, not files; pass the data through object storage or an output parameter",
-  },
-  "output-artifact": { unsupported: "Airflow has no artifact store; write the file to object storage from the step" },
-  "artifact-store": { unsupported: "Airflow has no artifact store; fetch or upload the file from the step itself" },
-  "artifact-git": { unsupported: "Airflow does not check out input artifacts; clone the repository in the step" },
-  "artifact-http": { unsupported: "Airflow does not fetch input artifacts; download the file in the step" },
-  volume: "yes",
-  "volume-mount": "yes",
-  dns: "yes",
-};
+import { dependsPy, erroredAtoms, handledSteps, lowerDepends, needsRunStateTask, stepsPy, type StepTasks } from "./run-state.js";
 
 /** Airflow task ids: `[A-Za-z0-9_.-]`, at most 250 characters; 243 leaves room for the `__items` helper suffix. */
 const TASK_ID: NameRule = {
@@ -119,8 +45,8 @@ const PARAMS_ATTRS = new Set([
   "suppress_exception", "update", "validate", "values", "deserialize", "serialize",
 ]);
 
-/** The `couler_workflow_status` task runs (and pushes "Failed") only when a workflow step failed. */
-const STATUS_EXPR = "ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded'";
+/** The `couler_workflow_status` task pushes "Failed" or "Succeeded" once the main graph is done. */
+const STATUS_EXPR = "ti.xcom_pull(task_ids='couler_workflow_status')";
 
 /** A task we write: an IR step's own task, or a helper task in front of it. */
 interface TaskView {
@@ -171,14 +97,16 @@ class AirflowCompiler {
   private readonly edges: string[] = [];
   private readonly lowered = new Map<string, Lowered>();
   private readonly imports = new Set<string>();
-  private readonly helpers = { any: false, pick: false, fanIn: false, when: false, fanOut: false, fail: false, status: false };
+  private readonly helpers = { any: false, pick: false, fanIn: false, when: false, fanOut: false, states: false, depends: false, status: false, runState: false };
+  /** Variables of `__when` short-circuit tasks. */
+  private readonly whenTasks = new Set<string>();
+  /** Each step's tasks, as the run-time helpers read them. */
+  private readonly stepTasks = new Map<string, StepTasks>();
   /** Steps whose stdout some value reads (their task must collect it). */
   private readonly resultRead = new Set<string>();
   private readonly diags: DiagnosticBag;
   private needJsonFilters = false;
   private readonly claimReported = new Set<string>();
-  /** Trigger rule of each step's first task, when not the default. */
-  private readonly rules = new Map<string, string>();
 
   constructor(
     private readonly wf: WorkflowIR,
@@ -200,65 +128,68 @@ class AirflowCompiler {
       if (s.loop?.kind === "from" || itemCondition(s)) this.ids.reserve(`${mangle(s.name, TASK_ID)}__items`, `the fan-out task of step "${s.name}"`);
     }
     const readsStatus = steps.some((s) => refsOfStep(s).some((r) => r.kind === "workflow" && r.field === "status"));
-    if (wf.onExit?.length) this.ids.reserve("couler_workflow_failed", "the task that fails the run when a step failed");
-    if (readsStatus) this.ids.reserve("couler_workflow_status", "the task that tells exit handlers the workflow failed");
+    const exitSteps = wf.onExit ?? [];
+    const runState = needsRunStateTask(steps, exitSteps.length > 0);
+    for (const s of steps) {
+      if (s.depends && "gate" in lowerDepends(s.depends)) this.ids.reserve(`${mangle(s.name, TASK_ID)}__depends`, `the dependency task of step "${s.name}"`);
+    }
+    if (runState) this.ids.reserve("couler_workflow_failed", "the task that fails the run when a step failed that no step handles");
+    if (readsStatus) this.ids.reserve("couler_workflow_status", "the task that tells exit handlers the workflow's status");
     for (const s of steps) {
       this.ids.add(s.name, s.loc);
       this.stepVar.set(s.name, this.newVar(s.name));
     }
     const dagId = new NameTable(DAG_ID, this.diags).add(wf.name, wf.loc);
-    this.checkBashLimits();
+    if (this.o.operator === "bash") checkBashLimits(this.wf, this.diags);
 
     this.lowerScope(wf.steps, undefined);
-    if (wf.onExit?.length) {
-      const mainTasks = this.tasks.map((t) => t.var);
-      const exitAfter = [...mainTasks];
+    // Tasks others wait for "whatever happened": never a `__when` short-circuit, which skips
+    // every direct downstream task whatever its trigger rule (airflow/operators/python.py,
+    // ShortCircuitOperator.execute); its step stands for it.
+    const waitable = () => this.tasks.filter((t) => !this.whenTasks.has(t.var)).map((t) => t.var);
+    const unhandled = (graph: readonly Step[]) => {
+      const handled = handledSteps(graph);
+      return graph.filter((s) => !handled.has(s.name)).map((s) => this.stepTasks.get(s.name)!);
+    };
+    const line = exitSteps[0]?.loc.line ?? wf.loc.line;
+    const helperTask = (id: string, what: string, fn: string, steps: StepTasks[]): TaskView => ({
+      var: this.newVar(id),
+      id,
+      what,
+      name: wf.name,
+      file: wf.loc.file,
+      line,
+      operator: this.operatorImport("python"),
+      partial: false,
+      kwargs: [
+        ["task_id", lit(id)],
+        ["python_callable", code(fn)],
+        ["op_kwargs", dict([["steps", stepsPy(steps)]])],
+        ["trigger_rule", lit("all_done")],
+      ],
+      expand: false,
+    });
+    if (exitSteps.length) {
+      let exitAfter = waitable();
       if (readsStatus) {
-        // trigger rules, not a database query, tell whether a step failed: works on Airflow 2 and 3
         this.helpers.status = true;
-        const sv = this.newVar("couler_workflow_status");
-        this.addTask(
-          {
-            var: sv,
-            id: "couler_workflow_status",
-            what: "runs only when a step failed, for the exit handler, in workflow",
-            name: wf.name,
-            file: wf.loc.file,
-            line: wf.onExit[0]!.loc.line,
-            operator: this.operatorImport("python"),
-            partial: false,
-            kwargs: [
-              ["task_id", lit("couler_workflow_status")],
-              ["python_callable", code("_couler_failed_status")],
-              ["trigger_rule", lit("one_failed")],
-            ],
-            expand: false,
-          },
-          mainTasks,
-        );
-        exitAfter.push(sv);
+        this.helpers.states = true;
+        const t = helperTask("couler_workflow_status", "the workflow's status for the exit handler, in workflow", "_couler_status", unhandled(wf.steps));
+        this.addTask(t, exitAfter);
+        exitAfter = [t.var];
       }
-      this.lowerScope(wf.onExit, exitAfter);
-      this.helpers.fail = true;
-      this.addTask(
-        {
-          var: this.newVar("couler_workflow_failed"),
-          id: "couler_workflow_failed",
-          what: "run state: fails when a step failed, after the exit handler, in workflow",
-          name: wf.name,
-          file: wf.loc.file,
-          line: wf.onExit[0]!.loc.line,
-          operator: this.operatorImport("python"),
-          partial: false,
-          kwargs: [
-            ["task_id", lit("couler_workflow_failed")],
-            ["python_callable", code("_couler_fail")],
-            ["trigger_rule", lit("one_failed")],
-          ],
-          expand: false,
-        },
-        mainTasks,
+      this.lowerScope(exitSteps, exitAfter);
+    }
+    if (runState) {
+      this.helpers.runState = true;
+      this.helpers.states = true;
+      const t = helperTask(
+        "couler_workflow_failed",
+        "run state: the DAG run's last task, failing when a step failed that no step handles, in workflow",
+        "_couler_run_state",
+        [...unhandled(wf.steps), ...unhandled(exitSteps)],
       );
+      this.addTask(t, waitable());
     }
 
     const dagKwargs = this.dagKwargs(dagId);
@@ -268,6 +199,7 @@ class AirflowCompiler {
       target: this.o.version === "3" ? "3" : "2.6+",
       imports: this.importLines(),
       helpers: { ...this.helpers, any: Object.values(this.helpers).some((x) => x) },
+      v3: this.o.version === "3",
       dagKwargs,
       tasks: this.tasks,
       edges: this.edges,
@@ -416,150 +348,27 @@ class AirflowCompiler {
       const parents = parentsOf(s).filter((p) => g.byName.has(p));
       let upstream = parents.map((p) => this.lowered.get(p)!.last);
       let rule: string | undefined;
+      let gate: Py | undefined;
       if (afterAll && parents.length === 0) {
         upstream = afterAll;
         rule = "all_done";
-      } else if (s.depends) rule = this.triggerRule(s, s.depends);
-      if (rule) this.rules.set(s.name, rule);
-      this.lowerStep(s, upstream, rule);
-    }
-    for (const s of steps) this.warnOmittedDownstream(s);
-  }
-
-  /**
-   * The trigger rule for a step's `depends`. The IR's default edge `ok` (succeeded, skipped
-   * or omitted) is Airflow's `none_failed`; Airflow's default `all_success` would skip a
-   * step whenever a condition skipped an upstream one.
-   */
-  private triggerRule(s: Step, d: Depends): string | undefined {
-    const refuse = (why: string) => {
-      this.diags.error("unsupported", `dependency expression of step "${s.name}" is not supported on target airflow: ${why}`, s.loc);
-      return undefined;
-    };
-    const atoms = depAtoms(d);
-    const flatAnd = d.kind === "on" || (d.kind === "and" && d.of.every((x) => x.kind === "on"));
-    const flatOr = d.kind === "or" && d.of.every((x) => x.kind === "on");
-    if (!flatAnd && !flatOr) return refuse("Airflow waits for upstream tasks with one trigger rule per task; nested ||, && and ! over different states cannot be expressed. Split the step or simplify the expression");
-    const statuses = new Set(atoms.map((a) => (a.status === "errored" ? "failed" : a.status)));
-    if (flatOr && new Set(atoms.map((a) => a.step)).size === 1 && statuses.size > 1) {
-      // several states of one upstream task
-      if (statuses.has("any")) return "all_done";
-      const key = [...statuses].sort().join(",");
-      if (key === "failed,succeeded") return "one_done";
-      if (key === "failed,skipped,succeeded") return "all_done";
-      if (key === "ok,skipped" || key === "skipped,succeeded" || key === "ok,succeeded") return "none_failed";
-      return refuse(`no trigger rule waits for exactly ${key} of one upstream task`);
-    }
-    if (statuses.size !== 1) return refuse(`one Airflow trigger rule cannot wait for different states (${[...statuses].sort().join(", ")}) of its upstream tasks`);
-    const st = [...statuses][0]!;
-    const single = atoms.length === 1;
-    if (flatAnd || single) {
-      switch (st) {
-        case "ok":
-          return "none_failed";
-        case "succeeded":
-          return "all_success";
-        case "failed":
-          return single ? "one_failed" : "all_failed";
-        case "allFailed":
-          return "all_failed";
-        case "skipped":
-          return "all_skipped";
-        case "any":
-          return "all_done";
-        case "anySucceeded":
-          return single ? "one_success" : refuse("anySucceeded of several fanned-out steps has no trigger rule");
-        default:
-          return refuse(`Airflow has no "${st}" task state`);
-      }
-    }
-    switch (st) {
-      case "failed":
-      case "allFailed":
-        return st === "failed" ? "one_failed" : refuse("|| of allFailed has no trigger rule");
-      case "succeeded":
-      case "anySucceeded":
-        return "one_success";
-      default:
-        return refuse(`|| of "${st}" edges has no trigger rule`);
-    }
-  }
-
-  /**
-   * Other engines let an `ok` edge pass when its parent was omitted; Airflow marks a task
-   * whose upstream failed `upstream_failed`, which no trigger rule but all_done accepts, so
-   * the next step does not run. That happens after a parent that waits for a success, and
-   * below a failure that another step handles (so the run goes on). Say so.
-   */
-  private warnOmittedDownstream(s: Step): void {
-    for (const a of depAtoms(s.depends)) {
-      if (a.status !== "ok") continue;
-      const r = this.rules.get(a.step);
-      if (r === "all_success" || r === "one_success") {
-        this.diags.warning(
-          "approximated",
-          `step "${s.name}" runs after "${a.step}", which waits for a success: when that upstream fails, Airflow marks "${a.step}" upstream_failed (not omitted), so "${s.name}" does not run on target airflow`,
-          s.loc,
-        );
-      } else if (this.upstreamFailable(a.step)) {
-        this.diags.warning(
-          "approximated",
-          `step "${s.name}" runs after "${a.step}", which is omitted when a failure above it is handled by another step: Airflow marks "${a.step}" upstream_failed (not omitted) then, so "${s.name}" does not run on target airflow`,
-          s.loc,
-        );
-      }
-    }
-    // A failure edge: Airflow's failure trigger rules also fire on upstream_failed, i.e. when the
-    // parent never ran because a step above it failed; other engines run nothing then.
-    for (const a of depAtoms(s.depends)) {
-      if (a.status !== "failed" && a.status !== "errored" && a.status !== "allFailed") continue;
-      const parent = this.stepNamed(a.step);
-      const rule = this.rules.get(a.step);
-      const blocking = rule === "all_success" || rule === "none_failed" || rule === "none_failed_min_one_success" || rule === "one_success";
-      if (parent?.depends && blocking) {
-        this.diags.warning(
-          "approximated",
-          `step "${s.name}" waits for "${a.step}" to fail: Airflow's failure trigger rules also fire when "${a.step}" did not run because a step above it failed (upstream_failed), where other engines do not run "${s.name}" (target airflow)`,
-          s.loc,
-        );
-      }
-    }
-  }
-
-  private stepNamed(name: string): Step | undefined {
-    this.stepByName ??= new Map(allSteps(this.wf).map((x) => [x.name, x]));
-    return this.stepByName.get(name);
-  }
-
-  private readonly upFailMemo = new Map<string, boolean>();
-  private handledFailures: Set<string> | undefined;
-  private stepByName: Map<string, Step> | undefined;
-
-  /**
-   * Does step `name` end upstream_failed, rather than failing the run, when a failure that
-   * another step handles happens above it? Its trigger rule must be one an upstream failure
-   * blocks, and a parent must fail in a handled way or end so itself. Parents come first in
-   * the lowering order, so their rules are known.
-   */
-  private upstreamFailable(name: string): boolean {
-    const memo = this.upFailMemo.get(name);
-    if (memo !== undefined) return memo;
-    if (!this.handledFailures || !this.stepByName) {
-      this.handledFailures = new Set<string>();
-      this.stepByName = new Map(allSteps(this.wf).map((x) => [x.name, x]));
-      for (const x of allSteps(this.wf)) {
-        for (const a of depAtoms(x.depends)) {
-          if (a.status === "failed" || a.status === "errored" || a.status === "any" || a.status === "allFailed") this.handledFailures.add(a.step);
+      } else if (s.depends) {
+        const how = lowerDepends(s.depends);
+        if ("rule" in how) rule = how.rule;
+        else {
+          rule = "all_done";
+          gate = dependsPy(s.depends, (p) => this.ids.get(p));
+          for (const p of erroredAtoms(s.depends)) {
+            this.diags.warning(
+              "approximated",
+              `step "${s.name}" waits for "${p}" to be Errored: Airflow cannot tell a task that could not start from one that failed, so on target airflow it runs when "${p}" failed`,
+              s.loc,
+            );
+          }
         }
       }
+      this.lowerStep(s, upstream, rule, gate, parents);
     }
-    const step = this.stepByName.get(name);
-    const rule = this.rules.get(name);
-    const blocking = rule === "all_success" || rule === "none_failed" || rule === "none_failed_min_one_success";
-    const result =
-      blocking && step !== undefined && depAtoms(step.depends).some((a) => this.handledFailures!.has(a.step) || this.upstreamFailable(a.step));
-    this.upFailMemo.set(name, result);
-    return result;
   }
 
   private addTask(t: TaskView, upstream: readonly string[]): void {
@@ -570,7 +379,7 @@ class AirflowCompiler {
 
   // ------------------------------------------------------------ steps
 
-  private lowerStep(s: Step, upstream: string[], rule: string | undefined): void {
+  private lowerStep(s: Step, upstream: string[], rule: string | undefined, gate: Py | undefined, parents: readonly string[]): void {
     if (!isPodStep(s)) throw new Error(`internal: airflow cannot lower a ${s.kind} step`);
     const id = this.ids.get(s.name);
     const v = this.stepVar.get(s.name)!;
@@ -583,6 +392,33 @@ class AirflowCompiler {
       firstRule = undefined;
       return r ? [["trigger_rule", lit(r)]] : [];
     };
+    const helperIds: string[] = [];
+    if (gate) {
+      // the IR's dependency expression, evaluated over the parents' real states (see run-state.ts)
+      this.helpers.depends = true;
+      this.helpers.states = true;
+      const dv = this.newVar(`${v}__depends`);
+      this.addTask(
+        {
+          var: dv,
+          id: `${id}__depends`,
+          what: "dependencies of step",
+          ...where,
+          operator: this.operatorImport("python"),
+          partial: false,
+          kwargs: [
+            ["task_id", lit(`${id}__depends`)],
+            ["python_callable", code("_couler_depends")],
+            ["op_kwargs", dict([["depends", gate], ["steps", stepsPy(parents.map((p) => this.stepTasks.get(p)!))]])],
+            ...ruleKw(),
+          ],
+          expand: false,
+        },
+        up,
+      );
+      all.push(dv);
+      up = [dv];
+    }
     if (s.when && !itemCondition(s)) {
       this.helpers.when = true;
       const gv = this.newVar(`${v}__when`);
@@ -606,17 +442,21 @@ class AirflowCompiler {
         up,
       );
       all.push(gv);
+      this.whenTasks.add(gv);
+      helperIds.push(`${id}__when`);
       up = [gv];
     }
     const pod = this.podTask(s, id, v, ruleKw);
     if (pod.itemsTask) {
       this.addTask(pod.itemsTask, up);
       all.push(pod.itemsTask.var);
+      helperIds.push(pod.itemsTask.id);
       up = [pod.itemsTask.var];
     }
     this.addTask(pod.task, up);
     all.push(v);
     this.lowered.set(s.name, { first: all[0]!, last: v, all });
+    this.stepTasks.set(s.name, { task: id, helpers: helperIds, mapped: s.loop !== undefined });
   }
 
   /** The step's own task (and, for a run-time fan-out, the task computing its instances). */
@@ -729,6 +569,13 @@ class AirflowCompiler {
     if (!loop) return { task: { ...base, partial: false, kwargs: kw, expand: false } };
 
     const filter = itemCondition(s);
+    if (filter) {
+      this.diags.warning(
+        "approximated",
+        `items of step "${s.name}" whose condition is false get no instance on target airflow (a mapped task cannot skip one instance): couler run and other engines record them as skipped items`,
+        s.loc,
+      );
+    }
     if (loop.kind === "items" && !filter) {
       const rows = loop.items.map((row) =>
         dict(mapped.map((k) => [k, renderField(fields[k]!, row)] as const)),
@@ -1042,40 +889,6 @@ class AirflowCompiler {
   }
 
 
-  // ------------------------------------------------------------ bash lowering limits
-
-  private checkBashLimits(): void {
-    if (this.o.operator !== "bash") return;
-    const c = this.wf.config;
-    const warn = (what: string, loc: Loc) => this.diags.warning("dropped", `${what} cannot be applied on target airflow with operator bash: ${NOT_K8S}`, loc);
-    if (c.serviceAccount !== undefined) warn("the service account", this.wf.loc);
-    if (c.namespace !== undefined) warn("the namespace", this.wf.loc);
-    if (c.labels) warn("labels", this.wf.loc);
-    if (c.annotations) warn("annotations", this.wf.loc);
-    if (c.nodeSelector) warn("the node selector", this.wf.loc);
-    if (c.tolerations?.length) warn("tolerations", this.wf.loc);
-    if (c.affinity) warn("affinity", this.wf.loc);
-    if (c.securityContext) warn("the security context", this.wf.loc);
-    if (c.imagePullSecrets?.length) warn("image pull secrets", this.wf.loc);
-    if (c.podGC) warn("pod garbage collection", this.wf.loc);
-    if (c.dnsPolicy || c.dnsConfig) warn("DNS settings", this.wf.loc);
-    for (const s of allSteps(this.wf)) {
-      if (!isPodStep(s)) continue;
-      const w = (what: string) => warn(`${what} of step "${s.name}"`, s.loc);
-      if (s.resources) w("the resources");
-      if (s.nodeSelector) w("the node selector");
-      if (s.imagePullPolicy) w("the image pull policy");
-      if (s.tolerations?.length) w("tolerations");
-      if (s.affinity) w("affinity");
-      if (s.securityContext) w("the security context");
-      if (s.volumeMounts?.length) {
-        this.diags.warning("dropped", `volume mounts of step "${s.name}" are ignored on target airflow with operator bash: the command sees the worker's own filesystem at those paths`, s.loc);
-      }
-      if (s.secretEnv?.length) {
-        this.diags.error("unsupported", `secret env vars of step "${s.name}" are not supported on target airflow with operator bash: there is no Kubernetes secret on the worker; use the kpo operator, or read an Airflow connection in the command`, s.loc);
-      }
-    }
-  }
 }
 
 /** True when a fanned-out step's `when` reads the loop item: it is then checked per item, by the fan-out task. */

@@ -67,8 +67,7 @@ export function readAirflowFiles(fileSets: readonly (readonly OutputFile[])[]): 
 }
 
 const S: OutcomeClass[] = ["S"];
-const SK: OutcomeClass[] = ["S", "K", "O"];
-const SF: OutcomeClass[] = ["S", "F"];
+const SK: OutcomeClass[] = ["S", "K"];
 
 function ruleFormula(rule: string, parents: readonly string[]): Formula {
   const all = (classes: OutcomeClass[]): Formula => ({ kind: "and", of: parents.map((p) => ({ kind: "atom", step: p, classes })) });
@@ -118,11 +117,11 @@ export function readAirflowMany(items: readonly { files: readonly OutputFile[]; 
 
 function graphOfDag(d: Exclude<AirflowDag, { error: string }>, ir: WorkflowIR): NGraph {
   const names = new NameResolver(irStepNames(ir));
-  const kindOf = (tid: string): { step: string; helper?: "when" | "items" } | undefined => {
+  const kindOf = (tid: string): { step: string; helper?: "when" | "items" | "depends" } | undefined => {
     const direct = names.tryResolve(tid);
     if (direct !== undefined) return { step: direct };
-    const m = /^(.*)__(when|items)$/.exec(tid);
-    if (m) return { step: names.resolve(m[1]!), helper: m[2] as "when" | "items" };
+    const m = /^(.*)__(when|items|depends)$/.exec(tid);
+    if (m) return { step: names.resolve(m[1]!), helper: m[2] as "when" | "items" | "depends" };
     if (tid.startsWith("couler_")) return undefined;
     throw new Error(`task ${tid} is not a step`);
   };
@@ -176,7 +175,14 @@ function graphOfDag(d: Exclude<AirflowDag, { error: string }>, ir: WorkflowIR): 
     const k = kindOf(tid);
     if (!k || k.helper) continue;
     const name = k.step;
-    const helpers = t.upstream.filter((u) => kindOf(u)?.helper !== undefined && kindOf(u)!.step === name);
+    // the step's helper chain (`__depends` -> `__when` -> `__items` -> step), nearest first
+    const helpers: string[] = [];
+    for (let up = t.upstream; ; ) {
+      const h = up.filter((u) => kindOf(u)?.helper !== undefined && kindOf(u)!.step === name);
+      if (!h.length) break;
+      helpers.push(...h);
+      up = h.flatMap((x) => d.tasks[x]!.upstream);
+    }
     const after = [...new Set(realParents(tid))].filter((p) => p !== name).sort();
     const reads = new Set(refsOf(t.strings));
     const condReads = new Set<string>();
@@ -186,8 +192,14 @@ function graphOfDag(d: Exclude<AirflowDag, { error: string }>, ir: WorkflowIR): 
     const parts: Formula[] = [ruleFormula(t.trigger_rule, direct.map((u) => kindOf(u)?.step).filter((x): x is string => !!x))];
     for (const h of helpers) {
       const ht = d.tasks[h]!;
-      parts.push(ruleFormula(ht.trigger_rule, realParents(h)));
       const kw = ht.op_kwargs ?? {};
+      const helperUp = ht.upstream.filter((u) => !(kindOf(u)?.helper !== undefined && kindOf(u)!.step === name));
+      if (kindOf(h)!.helper === "depends") {
+        // the gate evaluates the IR's expression over the parents' states (run-state.ts)
+        parts.push(dependsFormula(kw.depends, (tid) => names.resolve(tid)));
+        continue;
+      }
+      if (helperUp.length === ht.upstream.length) parts.push(ruleFormula(ht.trigger_rule, realParents(h)));
       if (kindOf(h)!.helper === "when") {
         hasCondition = true;
         for (const r of itemRefs(kw)) condReads.add(r);
@@ -222,15 +234,38 @@ function graphOfDag(d: Exclude<AirflowDag, { error: string }>, ir: WorkflowIR): 
   for (const [tid, t] of Object.entries(d.tasks)) {
     const k = kindOf(tid);
     if (!k || k.helper) continue;
-    const hs = t.upstream.filter((u) => kindOf(u)?.helper !== undefined && kindOf(u)!.step === k.step);
+    const hs = t.upstream.filter((u) => kindOf(u)?.helper !== undefined && kindOf(u)!.step === k.step && kindOf(u)!.helper !== "depends");
     // a condition or fan-out helper carries the dependency: its rule and parents decide
     const carrier = hs.length ? d.tasks[hs[0]!]! : t;
     ruleOf.set(k.step, { rule: carrier.trigger_rule, parents: realParents(hs.length ? hs[0]! : tid) });
   }
+  const gated = new Set(Object.keys(d.tasks).filter((tid) => kindOf(tid)?.helper === "depends").map((tid) => kindOf(tid)!.step));
   const omittedAs = (step: string, env: ReadonlyMap<string, OutcomeClass>): OutcomeClass => {
+    if (gated.has(step)) return "U";
     const r = ruleOf.get(step);
     if (!r || !["all_success", "none_failed", "none_failed_min_one_success"].includes(r.rule)) return "O";
     return r.parents.some((p) => env.get(p) === "F" || env.get(p) === "U") ? "U" : "O";
   };
   return { params: d.params, steps, omittedAs };
+}
+
+const DEP_CLASSES: Record<string, OutcomeClass[]> = {
+  ok: ["S", "K"],
+  succeeded: ["S"],
+  failed: ["F"],
+  skipped: ["K"],
+  omitted: ["O", "U"],
+  anySucceeded: ["S"],
+  allFailed: ["F"],
+  any: ["S", "F", "K", "O", "U"],
+};
+
+/** A `__depends` gate's expression (`{"step", "status"}` / `{"op", "of"}`) as a formula. */
+function dependsFormula(x: unknown, step: (tid: string) => string): Formula {
+  const o = (x ?? {}) as { op?: string; of?: unknown; step?: string; status?: string };
+  if (o.op === "and" || o.op === "or") return { kind: o.op, of: (o.of as unknown[]).map((y) => dependsFormula(y, step)) };
+  if (o.op === "not") return { kind: "not", of: dependsFormula(o.of, step) };
+  const classes = DEP_CLASSES[o.status ?? ""];
+  if (!classes || typeof o.step !== "string") throw new Error(`unreadable dependency ${JSON.stringify(x)}`);
+  return { kind: "atom", step: step(o.step), classes };
 }

@@ -35,26 +35,10 @@ function sync(target: string, read: (files: readonly OutputFile[], ir: WorkflowI
   };
 }
 
-/**
- * Airflow marks a task whose upstream failed `upstream_failed`, and its trigger rules count that
- * state as a failure: an "ok" edge (none_failed) is not met by such a parent, and a "failed" edge
- * (one_failed, all_failed) is. The IR calls that parent Omitted: "ok" is met, "failed" is not.
- */
-const AIRFLOW_UPSTREAM_FAILED = [
-  {
-    match: "but U as read back",
-    why: "airflow approximation, warned at compile time: a step after a parent that was omitted because a failure upstream of it was handled elsewhere does not run (none_failed is not met by upstream_failed), though the IR's 'ok' edge is met by an omitted parent; e.g. fixtures/mixed.ts: when build fails, audit never runs",
-  },
-  {
-    match: "by the IR but S as read back",
-    why: "airflow approximation, warned at compile time: a 'failed' edge (one_failed/all_failed) is met by a parent that was only omitted (upstream_failed), though the IR's 'failed' means the parent itself failed",
-  },
-];
-
 export const READERS: readonly Reader[] = [
   sync("argo", readArgo, { conditionReads: true }),
   sync("tekton", readTekton, { conditionReads: true }),
   sync("github", readGithub, { conditionReads: true }),
   sync("kfp", readKfp, { conditionReads: true }),
-  { target: "airflow", compare: { conditionReads: true }, knownBugs: AIRFLOW_UPSTREAM_FAILED, readMany: readAirflowMany },
+  { target: "airflow", compare: { conditionReads: true }, knownBugs: [], readMany: readAirflowMany },
 ];

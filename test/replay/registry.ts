@@ -7,5 +7,6 @@ import { argoReplay } from "./argo/argo-replay.js";
 import { githubReplay } from "./github/replay.js";
 import type { Replay } from "./outcome.js";
 import { tektonReplay } from "./tekton/replay.js";
+import { AIRFLOW_REPLAYS } from "./airflow/airflow-replay.js";
 
-export const REPLAYS: readonly Replay[] = [argoReplay, tektonReplay(), githubReplay];
+export const REPLAYS: readonly Replay[] = [argoReplay, tektonReplay(), ...AIRFLOW_REPLAYS, githubReplay];

@@ -6,6 +6,70 @@ import pendulum
 
 from airflow import DAG
 from airflow.operators.bash import BashOperator
+from airflow.operators.python import PythonOperator
+
+# Run-time helpers: called by tasks when they run, never while Airflow parses this file.
+
+
+def _couler_task_states(context):
+    """(task id, map index, state) of every task instance of this DAG run."""
+    return [(ti.task_id, ti.map_index, ti.state) for ti in context["dag_run"].get_task_instances()]
+
+
+def _couler_step_state(states, task, spec):
+    """A step's outcome in the workflow's words, from the states of its tasks: succeeded, failed,
+    skipped (its condition was false) or omitted (upstream_failed: its dependencies did not hold)."""
+    own = [(m, s) for t, m, s in states if t == task]
+    runs = [s for m, s in own if m >= 0] if spec["mapped"] else [s for m, s in own]
+    helper = [s for t, m, s in states if t in spec["helpers"]]
+    out = {"mapped": spec["mapped"], "succeeded": runs.count("success"), "failed": runs.count("failed"), "total": len(runs)}
+    if out["failed"] or "failed" in helper:
+        out["status"] = "failed"
+    elif runs and all(s == "success" for s in runs):
+        out["status"] = "succeeded"
+    elif spec["mapped"] and not runs and helper and all(s == "success" for s in helper) and ("skipped" in [s for m, s in own]):
+        out["status"] = "succeeded"  # a fan-out over an empty list: Airflow skips the unexpanded task
+    elif runs and all(s == "skipped" for s in runs) or "skipped" in [s for m, s in own]:
+        out["status"] = "skipped"
+    else:
+        out["status"] = "omitted"
+    return out
+
+
+def _couler_holds(expr, state_of):
+    """Evaluate a step's `depends` over its parents' outcomes, as the workflow defines it."""
+    op = expr.get("op")
+    if op == "and":
+        return all(_couler_holds(x, state_of) for x in expr["of"])
+    if op == "or":
+        return any(_couler_holds(x, state_of) for x in expr["of"])
+    if op == "not":
+        return not _couler_holds(expr["of"], state_of)
+    want, got = expr["status"], state_of(expr["step"])
+    if want == "any":
+        return True
+    if want == "ok":
+        return got["status"] in ("succeeded", "skipped")
+    if want == "anySucceeded":
+        return got["succeeded"] > 0
+    if want == "allFailed":
+        return got["total"] > 0 and got["failed"] == got["total"] if got["mapped"] else got["status"] == "failed"
+    return got["status"] == want
+
+
+def _couler_depends(depends, steps, **context):
+    """Fails unless the step's dependencies hold, so the step ends upstream_failed (omitted)."""
+    states = _couler_task_states(context)
+    if not _couler_holds(depends, lambda task: _couler_step_state(states, task, steps[task])):
+        raise RuntimeError("couler: the dependencies of this step do not hold, so it is omitted")
+
+
+def _couler_run_state(steps, **context):
+    """The DAG run's last task (its only leaf): fails exactly when a step failed that no step handles."""
+    states = _couler_task_states(context)
+    failed = sorted(t for t, spec in steps.items() if _couler_step_state(states, t, spec)["status"] == "failed")
+    if failed:
+        raise RuntimeError("couler: the workflow failed: " + ", ".join(failed) + " failed and no step handles it")
 
 
 with DAG(
@@ -15,7 +79,7 @@ with DAG(
     catchup=False,
     tags=["couler"],
 ) as dag:
-    # step "A", "depends-failure.ts" line 5
+    # step "A", "depends-failure.ts" line 6
     A = BashOperator(
         task_id="A",
         bash_command="sh -c 'echo A && exit 1'",
@@ -23,34 +87,62 @@ with DAG(
         skip_on_exit_code=None,
         do_xcom_push=False,
     )
-    # step "B", "depends-failure.ts" line 5
+    # dependencies of step "B", "depends-failure.ts" line 6
+    B__depends = PythonOperator(
+        task_id="B__depends",
+        python_callable=_couler_depends,
+        op_kwargs={"depends": {"step": "A", "status": "failed"}, "steps": {"A": {"helpers": [], "mapped": False}}},
+        trigger_rule="all_done",
+    )
+    # step "B", "depends-failure.ts" line 6
     B = BashOperator(
         task_id="B",
         bash_command="sh -c 'echo B ran because A failed'",
         append_env=True,
         skip_on_exit_code=None,
         do_xcom_push=False,
-        trigger_rule="one_failed",
     )
-    # step "C", "depends-failure.ts" line 5
+    # dependencies of step "C", "depends-failure.ts" line 6
+    C__depends = PythonOperator(
+        task_id="C__depends",
+        python_callable=_couler_depends,
+        op_kwargs={"depends": {"step": "A", "status": "succeeded"}, "steps": {"A": {"helpers": [], "mapped": False}}},
+        trigger_rule="all_done",
+    )
+    # step "C", "depends-failure.ts" line 6
     C = BashOperator(
         task_id="C",
         bash_command="sh -c 'echo C ran because A succeeded'",
         append_env=True,
         skip_on_exit_code=None,
         do_xcom_push=False,
-        trigger_rule="all_success",
     )
-    # step "D", "depends-failure.ts" line 5
+    # dependencies of step "D", "depends-failure.ts" line 6
+    D__depends = PythonOperator(
+        task_id="D__depends",
+        python_callable=_couler_depends,
+        op_kwargs={
+            "depends": {
+                "op": "or",
+                "of": [
+                    {"step": "A", "status": "succeeded"},
+                    {"step": "A", "status": "failed"},
+                    {"step": "A", "status": "failed"},
+                ],
+            },
+            "steps": {"A": {"helpers": [], "mapped": False}},
+        },
+        trigger_rule="all_done",
+    )
+    # step "D", "depends-failure.ts" line 6
     D = BashOperator(
         task_id="D",
         bash_command="sh -c 'echo D runs whatever A did'",
         append_env=True,
         skip_on_exit_code=None,
         do_xcom_push=False,
-        trigger_rule="one_done",
     )
-    # step "E", "depends-failure.ts" line 5
+    # step "E", "depends-failure.ts" line 6
     E = BashOperator(
         task_id="E",
         bash_command="sh -c 'echo E after B and D'",
@@ -59,7 +151,7 @@ with DAG(
         do_xcom_push=False,
         trigger_rule="none_failed",
     )
-    # step "F", "depends-failure.ts" line 5
+    # step "F", "depends-failure.ts" line 6
     F = BashOperator(
         task_id="F",
         bash_command="sh -c 'echo F after A'",
@@ -68,19 +160,60 @@ with DAG(
         do_xcom_push=False,
         trigger_rule="none_failed",
     )
-    # step "G", "depends-failure.ts" line 5
+    # dependencies of step "G", "depends-failure.ts" line 6
+    G__depends = PythonOperator(
+        task_id="G__depends",
+        python_callable=_couler_depends,
+        op_kwargs={
+            "depends": {"op": "and", "of": [{"step": "F", "status": "omitted"}, {"step": "B", "status": "ok"}]},
+            "steps": {"B": {"helpers": [], "mapped": False}, "F": {"helpers": [], "mapped": False}},
+        },
+        trigger_rule="all_done",
+    )
+    # step "G", "depends-failure.ts" line 6
     G = BashOperator(
         task_id="G",
-        bash_command="sh -c 'echo G after F and B'",
+        bash_command="sh -c 'echo G after B, as F was omitted'",
+        append_env=True,
+        skip_on_exit_code=None,
+        do_xcom_push=False,
+    )
+    # step "H", "depends-failure.ts" line 6
+    H = BashOperator(
+        task_id="H",
+        bash_command="sh -c 'echo H after F'",
         append_env=True,
         skip_on_exit_code=None,
         do_xcom_push=False,
         trigger_rule="none_failed",
     )
+    # run state: the DAG run's last task, failing when a step failed that no step handles, in workflow "depends-failure", "depends-failure.ts" line 8
+    couler_workflow_failed = PythonOperator(
+        task_id="couler_workflow_failed",
+        python_callable=_couler_run_state,
+        op_kwargs={
+            "steps": {
+                "B": {"helpers": [], "mapped": False},
+                "C": {"helpers": [], "mapped": False},
+                "D": {"helpers": [], "mapped": False},
+                "E": {"helpers": [], "mapped": False},
+                "F": {"helpers": [], "mapped": False},
+                "G": {"helpers": [], "mapped": False},
+                "H": {"helpers": [], "mapped": False},
+            },
+        },
+        trigger_rule="all_done",
+    )
 
-    A >> B
-    A >> C
-    A >> D
+    A >> B__depends
+    B__depends >> B
+    A >> C__depends
+    C__depends >> C
+    A >> D__depends
+    D__depends >> D
     [B, D] >> E
     A >> F
-    [B, F] >> G
+    [B, F] >> G__depends
+    G__depends >> G
+    F >> H
+    [A, B__depends, B, C__depends, C, D__depends, D, E, F, G__depends, G, H] >> couler_workflow_failed

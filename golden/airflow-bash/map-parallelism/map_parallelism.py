@@ -26,7 +26,21 @@ def _couler_pick(value, *path):
 
 def _couler_fan_in(values, *path):
     """The JSON list of one output of every instance of a fanned-out step."""
-    return json.dumps([_couler_pick(value, *path) for value in values])
+    picked = [_couler_pick(value, *path) for value in values]
+    if path == ("result",):
+        picked = [_couler_object_or_text(v) for v in picked]
+    return json.dumps(picked, separators=(",", ":"), ensure_ascii=False)
+
+
+def _couler_object_or_text(text):
+    """A result that is a JSON object stays an object in a fan-in list; other text stays text."""
+    if not isinstance(text, str) or not text.lstrip().startswith("{"):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, dict) else text
 
 
 def _couler_literal(text):

@@ -29,14 +29,68 @@ def _couler_when(condition):
     return {"gt": a > b, "lt": a < b, "ge": a >= b, "le": a <= b}[op]
 
 
-def _couler_failed_status():
-    """Runs only when a workflow step failed (trigger rule one_failed): the status exit handlers read."""
-    return "Failed"
+def _couler_task_states(context):
+    """(task id, map index, state) of every task instance of this DAG run."""
+    # Airflow 3: a task has no database session; the Task SDK asks the API server.
+    ti = context["ti"]
+    found = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    return [(task_id, -1, state) for task_id, state in found.items()]
 
 
-def _couler_fail():
-    """Fails the run when a workflow step failed, even though the exit handler succeeded."""
-    raise RuntimeError("couler: a step of the workflow failed")
+def _couler_step_state(states, task, spec):
+    """A step's outcome in the workflow's words, from the states of its tasks: succeeded, failed,
+    skipped (its condition was false) or omitted (upstream_failed: its dependencies did not hold)."""
+    own = [(m, s) for t, m, s in states if t == task]
+    runs = [s for m, s in own if m >= 0] if spec["mapped"] else [s for m, s in own]
+    helper = [s for t, m, s in states if t in spec["helpers"]]
+    out = {"mapped": spec["mapped"], "succeeded": runs.count("success"), "failed": runs.count("failed"), "total": len(runs)}
+    if out["failed"] or "failed" in helper:
+        out["status"] = "failed"
+    elif runs and all(s == "success" for s in runs):
+        out["status"] = "succeeded"
+    elif spec["mapped"] and not runs and helper and all(s == "success" for s in helper) and ("skipped" in [s for m, s in own]):
+        out["status"] = "succeeded"  # a fan-out over an empty list: Airflow skips the unexpanded task
+    elif runs and all(s == "skipped" for s in runs) or "skipped" in [s for m, s in own]:
+        out["status"] = "skipped"
+    else:
+        out["status"] = "omitted"
+    return out
+
+
+def _couler_holds(expr, state_of):
+    """Evaluate a step's `depends` over its parents' outcomes, as the workflow defines it."""
+    op = expr.get("op")
+    if op == "and":
+        return all(_couler_holds(x, state_of) for x in expr["of"])
+    if op == "or":
+        return any(_couler_holds(x, state_of) for x in expr["of"])
+    if op == "not":
+        return not _couler_holds(expr["of"], state_of)
+    want, got = expr["status"], state_of(expr["step"])
+    if want == "any":
+        return True
+    if want == "ok":
+        return got["status"] in ("succeeded", "skipped")
+    if want == "anySucceeded":
+        return got["succeeded"] > 0
+    if want == "allFailed":
+        return got["total"] > 0 and got["failed"] == got["total"] if got["mapped"] else got["status"] == "failed"
+    return got["status"] == want
+
+
+def _couler_status(steps, **context):
+    """The workflow's status for its exit handler: Failed when a step failed that no step handles."""
+    states = _couler_task_states(context)
+    failed = [t for t, spec in steps.items() if _couler_step_state(states, t, spec)["status"] == "failed"]
+    return "Failed" if failed else "Succeeded"
+
+
+def _couler_run_state(steps, **context):
+    """The DAG run's last task (its only leaf): fails exactly when a step failed that no step handles."""
+    states = _couler_task_states(context)
+    failed = sorted(t for t, spec in steps.items() if _couler_step_state(states, t, spec)["status"] == "failed")
+    if failed:
+        raise RuntimeError("couler: the workflow failed: " + ", ".join(failed) + " failed and no step handles it")
 
 
 with DAG(
@@ -66,11 +120,18 @@ with DAG(
         cmds=["echo", "C"],
         trigger_rule="none_failed",
     )
-    # runs only when a step failed, for the exit handler, in workflow "exit-handler", "exit-handler.ts" line 10
+    # the workflow's status for the exit handler, in workflow "exit-handler", "exit-handler.ts" line 10
     couler_workflow_status = PythonOperator(
         task_id="couler_workflow_status",
-        python_callable=_couler_failed_status,
-        trigger_rule="one_failed",
+        python_callable=_couler_status,
+        op_kwargs={
+            "steps": {
+                "A": {"helpers": [], "mapped": False},
+                "B": {"helpers": [], "mapped": False},
+                "C": {"helpers": [], "mapped": False},
+            },
+        },
+        trigger_rule="all_done",
     )
     # condition of step "celebrate", "exit-handler.ts" line 10
     celebrate__when = ShortCircuitOperator(
@@ -79,7 +140,7 @@ with DAG(
         op_kwargs={
             "condition": {
                 "op": "eq",
-                "left": "{{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}",
+                "left": "{{ ti.xcom_pull(task_ids='couler_workflow_status') }}",
                 "right": "Succeeded",
             },
         },
@@ -97,11 +158,7 @@ with DAG(
         task_id="page-oncall__when",
         python_callable=_couler_when,
         op_kwargs={
-            "condition": {
-                "op": "eq",
-                "left": "{{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}",
-                "right": "Failed",
-            },
+            "condition": {"op": "eq", "left": "{{ ti.xcom_pull(task_ids='couler_workflow_status') }}", "right": "Failed"},
         },
         ignore_downstream_trigger_rules=False,
         trigger_rule="all_done",
@@ -117,22 +174,32 @@ with DAG(
         task_id="cleanup",
         image="alpine:3.20",
         cmds=["echo"],
-        arguments=["status={{ ti.xcom_pull(task_ids='couler_workflow_status') or 'Succeeded' }}"],
+        arguments=["status={{ ti.xcom_pull(task_ids='couler_workflow_status') }}"],
         trigger_rule="all_done",
     )
-    # run state: fails when a step failed, after the exit handler, in workflow "exit-handler", "exit-handler.ts" line 10
+    # run state: the DAG run's last task, failing when a step failed that no step handles, in workflow "exit-handler", "exit-handler.ts" line 10
     couler_workflow_failed = PythonOperator(
         task_id="couler_workflow_failed",
-        python_callable=_couler_fail,
-        trigger_rule="one_failed",
+        python_callable=_couler_run_state,
+        op_kwargs={
+            "steps": {
+                "A": {"helpers": [], "mapped": False},
+                "B": {"helpers": [], "mapped": False},
+                "C": {"helpers": [], "mapped": False},
+                "celebrate": {"helpers": ["celebrate__when"], "mapped": False},
+                "page-oncall": {"helpers": ["page-oncall__when"], "mapped": False},
+                "cleanup": {"helpers": [], "mapped": False},
+            },
+        },
+        trigger_rule="all_done",
     )
 
     A >> B
     A >> C
     [A, B, C] >> couler_workflow_status
-    [A, B, C, couler_workflow_status] >> celebrate__when
+    couler_workflow_status >> celebrate__when
     celebrate__when >> celebrate
-    [A, B, C, couler_workflow_status] >> page_oncall__when
+    couler_workflow_status >> page_oncall__when
     page_oncall__when >> page_oncall
-    [A, B, C, couler_workflow_status] >> cleanup
-    [A, B, C] >> couler_workflow_failed
+    couler_workflow_status >> cleanup
+    [A, B, C, couler_workflow_status, celebrate, page_oncall, cleanup] >> couler_workflow_failed

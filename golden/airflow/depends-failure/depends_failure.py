@@ -5,7 +5,71 @@ from __future__ import annotations
 import pendulum
 
 from airflow import DAG
+from airflow.operators.python import PythonOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+# Run-time helpers: called by tasks when they run, never while Airflow parses this file.
+
+
+def _couler_task_states(context):
+    """(task id, map index, state) of every task instance of this DAG run."""
+    return [(ti.task_id, ti.map_index, ti.state) for ti in context["dag_run"].get_task_instances()]
+
+
+def _couler_step_state(states, task, spec):
+    """A step's outcome in the workflow's words, from the states of its tasks: succeeded, failed,
+    skipped (its condition was false) or omitted (upstream_failed: its dependencies did not hold)."""
+    own = [(m, s) for t, m, s in states if t == task]
+    runs = [s for m, s in own if m >= 0] if spec["mapped"] else [s for m, s in own]
+    helper = [s for t, m, s in states if t in spec["helpers"]]
+    out = {"mapped": spec["mapped"], "succeeded": runs.count("success"), "failed": runs.count("failed"), "total": len(runs)}
+    if out["failed"] or "failed" in helper:
+        out["status"] = "failed"
+    elif runs and all(s == "success" for s in runs):
+        out["status"] = "succeeded"
+    elif spec["mapped"] and not runs and helper and all(s == "success" for s in helper) and ("skipped" in [s for m, s in own]):
+        out["status"] = "succeeded"  # a fan-out over an empty list: Airflow skips the unexpanded task
+    elif runs and all(s == "skipped" for s in runs) or "skipped" in [s for m, s in own]:
+        out["status"] = "skipped"
+    else:
+        out["status"] = "omitted"
+    return out
+
+
+def _couler_holds(expr, state_of):
+    """Evaluate a step's `depends` over its parents' outcomes, as the workflow defines it."""
+    op = expr.get("op")
+    if op == "and":
+        return all(_couler_holds(x, state_of) for x in expr["of"])
+    if op == "or":
+        return any(_couler_holds(x, state_of) for x in expr["of"])
+    if op == "not":
+        return not _couler_holds(expr["of"], state_of)
+    want, got = expr["status"], state_of(expr["step"])
+    if want == "any":
+        return True
+    if want == "ok":
+        return got["status"] in ("succeeded", "skipped")
+    if want == "anySucceeded":
+        return got["succeeded"] > 0
+    if want == "allFailed":
+        return got["total"] > 0 and got["failed"] == got["total"] if got["mapped"] else got["status"] == "failed"
+    return got["status"] == want
+
+
+def _couler_depends(depends, steps, **context):
+    """Fails unless the step's dependencies hold, so the step ends upstream_failed (omitted)."""
+    states = _couler_task_states(context)
+    if not _couler_holds(depends, lambda task: _couler_step_state(states, task, steps[task])):
+        raise RuntimeError("couler: the dependencies of this step do not hold, so it is omitted")
+
+
+def _couler_run_state(steps, **context):
+    """The DAG run's last task (its only leaf): fails exactly when a step failed that no step handles."""
+    states = _couler_task_states(context)
+    failed = sorted(t for t, spec in steps.items() if _couler_step_state(states, t, spec)["status"] == "failed")
+    if failed:
+        raise RuntimeError("couler: the workflow failed: " + ", ".join(failed) + " failed and no step handles it")
 
 
 with DAG(
@@ -15,58 +79,125 @@ with DAG(
     catchup=False,
     tags=["couler"],
 ) as dag:
-    # step "A", "depends-failure.ts" line 5
+    # step "A", "depends-failure.ts" line 6
     A = KubernetesPodOperator(
         task_id="A",
         image="alpine:3.20",
         cmds=["sh", "-c", "echo A && exit 1"],
     )
-    # step "B", "depends-failure.ts" line 5
+    # dependencies of step "B", "depends-failure.ts" line 6
+    B__depends = PythonOperator(
+        task_id="B__depends",
+        python_callable=_couler_depends,
+        op_kwargs={"depends": {"step": "A", "status": "failed"}, "steps": {"A": {"helpers": [], "mapped": False}}},
+        trigger_rule="all_done",
+    )
+    # step "B", "depends-failure.ts" line 6
     B = KubernetesPodOperator(
         task_id="B",
         image="alpine:3.20",
         cmds=["sh", "-c", "echo B ran because A failed"],
-        trigger_rule="one_failed",
     )
-    # step "C", "depends-failure.ts" line 5
+    # dependencies of step "C", "depends-failure.ts" line 6
+    C__depends = PythonOperator(
+        task_id="C__depends",
+        python_callable=_couler_depends,
+        op_kwargs={"depends": {"step": "A", "status": "succeeded"}, "steps": {"A": {"helpers": [], "mapped": False}}},
+        trigger_rule="all_done",
+    )
+    # step "C", "depends-failure.ts" line 6
     C = KubernetesPodOperator(
         task_id="C",
         image="alpine:3.20",
         cmds=["sh", "-c", "echo C ran because A succeeded"],
-        trigger_rule="all_success",
     )
-    # step "D", "depends-failure.ts" line 5
+    # dependencies of step "D", "depends-failure.ts" line 6
+    D__depends = PythonOperator(
+        task_id="D__depends",
+        python_callable=_couler_depends,
+        op_kwargs={
+            "depends": {
+                "op": "or",
+                "of": [
+                    {"step": "A", "status": "succeeded"},
+                    {"step": "A", "status": "failed"},
+                    {"step": "A", "status": "failed"},
+                ],
+            },
+            "steps": {"A": {"helpers": [], "mapped": False}},
+        },
+        trigger_rule="all_done",
+    )
+    # step "D", "depends-failure.ts" line 6
     D = KubernetesPodOperator(
         task_id="D",
         image="alpine:3.20",
         cmds=["sh", "-c", "echo D runs whatever A did"],
-        trigger_rule="one_done",
     )
-    # step "E", "depends-failure.ts" line 5
+    # step "E", "depends-failure.ts" line 6
     E = KubernetesPodOperator(
         task_id="E",
         image="alpine:3.20",
         cmds=["sh", "-c", "echo E after B and D"],
         trigger_rule="none_failed",
     )
-    # step "F", "depends-failure.ts" line 5
+    # step "F", "depends-failure.ts" line 6
     F = KubernetesPodOperator(
         task_id="F",
         image="alpine:3.20",
         cmds=["sh", "-c", "echo F after A"],
         trigger_rule="none_failed",
     )
-    # step "G", "depends-failure.ts" line 5
+    # dependencies of step "G", "depends-failure.ts" line 6
+    G__depends = PythonOperator(
+        task_id="G__depends",
+        python_callable=_couler_depends,
+        op_kwargs={
+            "depends": {"op": "and", "of": [{"step": "F", "status": "omitted"}, {"step": "B", "status": "ok"}]},
+            "steps": {"B": {"helpers": [], "mapped": False}, "F": {"helpers": [], "mapped": False}},
+        },
+        trigger_rule="all_done",
+    )
+    # step "G", "depends-failure.ts" line 6
     G = KubernetesPodOperator(
         task_id="G",
         image="alpine:3.20",
-        cmds=["sh", "-c", "echo G after F and B"],
+        cmds=["sh", "-c", "echo G after B, as F was omitted"],
+    )
+    # step "H", "depends-failure.ts" line 6
+    H = KubernetesPodOperator(
+        task_id="H",
+        image="alpine:3.20",
+        cmds=["sh", "-c", "echo H after F"],
         trigger_rule="none_failed",
     )
+    # run state: the DAG run's last task, failing when a step failed that no step handles, in workflow "depends-failure", "depends-failure.ts" line 8
+    couler_workflow_failed = PythonOperator(
+        task_id="couler_workflow_failed",
+        python_callable=_couler_run_state,
+        op_kwargs={
+            "steps": {
+                "B": {"helpers": [], "mapped": False},
+                "C": {"helpers": [], "mapped": False},
+                "D": {"helpers": [], "mapped": False},
+                "E": {"helpers": [], "mapped": False},
+                "F": {"helpers": [], "mapped": False},
+                "G": {"helpers": [], "mapped": False},
+                "H": {"helpers": [], "mapped": False},
+            },
+        },
+        trigger_rule="all_done",
+    )
 
-    A >> B
-    A >> C
-    A >> D
+    A >> B__depends
+    B__depends >> B
+    A >> C__depends
+    C__depends >> C
+    A >> D__depends
+    D__depends >> D
     [B, D] >> E
     A >> F
-    [B, F] >> G
+    [B, F] >> G__depends
+    G__depends >> G
+    F >> H
+    [A, B__depends, B, C__depends, C, D__depends, D, E, F, G__depends, G, H] >> couler_workflow_failed

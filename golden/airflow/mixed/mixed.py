@@ -5,7 +5,71 @@ from __future__ import annotations
 import pendulum
 
 from airflow import DAG
+from airflow.operators.python import PythonOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+# Run-time helpers: called by tasks when they run, never while Airflow parses this file.
+
+
+def _couler_task_states(context):
+    """(task id, map index, state) of every task instance of this DAG run."""
+    return [(ti.task_id, ti.map_index, ti.state) for ti in context["dag_run"].get_task_instances()]
+
+
+def _couler_step_state(states, task, spec):
+    """A step's outcome in the workflow's words, from the states of its tasks: succeeded, failed,
+    skipped (its condition was false) or omitted (upstream_failed: its dependencies did not hold)."""
+    own = [(m, s) for t, m, s in states if t == task]
+    runs = [s for m, s in own if m >= 0] if spec["mapped"] else [s for m, s in own]
+    helper = [s for t, m, s in states if t in spec["helpers"]]
+    out = {"mapped": spec["mapped"], "succeeded": runs.count("success"), "failed": runs.count("failed"), "total": len(runs)}
+    if out["failed"] or "failed" in helper:
+        out["status"] = "failed"
+    elif runs and all(s == "success" for s in runs):
+        out["status"] = "succeeded"
+    elif spec["mapped"] and not runs and helper and all(s == "success" for s in helper) and ("skipped" in [s for m, s in own]):
+        out["status"] = "succeeded"  # a fan-out over an empty list: Airflow skips the unexpanded task
+    elif runs and all(s == "skipped" for s in runs) or "skipped" in [s for m, s in own]:
+        out["status"] = "skipped"
+    else:
+        out["status"] = "omitted"
+    return out
+
+
+def _couler_holds(expr, state_of):
+    """Evaluate a step's `depends` over its parents' outcomes, as the workflow defines it."""
+    op = expr.get("op")
+    if op == "and":
+        return all(_couler_holds(x, state_of) for x in expr["of"])
+    if op == "or":
+        return any(_couler_holds(x, state_of) for x in expr["of"])
+    if op == "not":
+        return not _couler_holds(expr["of"], state_of)
+    want, got = expr["status"], state_of(expr["step"])
+    if want == "any":
+        return True
+    if want == "ok":
+        return got["status"] in ("succeeded", "skipped")
+    if want == "anySucceeded":
+        return got["succeeded"] > 0
+    if want == "allFailed":
+        return got["total"] > 0 and got["failed"] == got["total"] if got["mapped"] else got["status"] == "failed"
+    return got["status"] == want
+
+
+def _couler_depends(depends, steps, **context):
+    """Fails unless the step's dependencies hold, so the step ends upstream_failed (omitted)."""
+    states = _couler_task_states(context)
+    if not _couler_holds(depends, lambda task: _couler_step_state(states, task, steps[task])):
+        raise RuntimeError("couler: the dependencies of this step do not hold, so it is omitted")
+
+
+def _couler_run_state(steps, **context):
+    """The DAG run's last task (its only leaf): fails exactly when a step failed that no step handles."""
+    states = _couler_task_states(context)
+    failed = sorted(t for t, spec in steps.items() if _couler_step_state(states, t, spec)["status"] == "failed")
+    if failed:
+        raise RuntimeError("couler: the workflow failed: " + ", ".join(failed) + " failed and no step handles it")
 
 
 with DAG(
@@ -42,19 +106,37 @@ with DAG(
         cmds=["sh", "-c", "echo build"],
         trigger_rule="none_failed",
     )
+    # dependencies of step "notify-failure", "mixed.ts" line 6
+    notify_failure__depends = PythonOperator(
+        task_id="notify-failure__depends",
+        python_callable=_couler_depends,
+        op_kwargs={
+            "depends": {"step": "build", "status": "failed"},
+            "steps": {"build": {"helpers": [], "mapped": False}},
+        },
+        trigger_rule="all_done",
+    )
     # step "notify-failure", "mixed.ts" line 6
     notify_failure = KubernetesPodOperator(
         task_id="notify-failure",
         image="alpine:3.20",
         cmds=["sh", "-c", "echo build failed"],
-        trigger_rule="one_failed",
+    )
+    # dependencies of step "deploy", "mixed.ts" line 6
+    deploy__depends = PythonOperator(
+        task_id="deploy__depends",
+        python_callable=_couler_depends,
+        op_kwargs={
+            "depends": {"step": "build", "status": "succeeded"},
+            "steps": {"build": {"helpers": [], "mapped": False}},
+        },
+        trigger_rule="all_done",
     )
     # step "deploy", "mixed.ts" line 6
     deploy = KubernetesPodOperator(
         task_id="deploy",
         image="alpine:3.20",
         cmds=["sh", "-c", "echo deploy"],
-        trigger_rule="all_success",
     )
     # step "audit", "mixed.ts" line 14
     audit = KubernetesPodOperator(
@@ -63,10 +145,29 @@ with DAG(
         cmds=["echo", "audit"],
         trigger_rule="none_failed",
     )
+    # run state: the DAG run's last task, failing when a step failed that no step handles, in workflow "mixed", "mixed.ts" line 8
+    couler_workflow_failed = PythonOperator(
+        task_id="couler_workflow_failed",
+        python_callable=_couler_run_state,
+        op_kwargs={
+            "steps": {
+                "fetch": {"helpers": [], "mapped": False},
+                "lint": {"helpers": [], "mapped": False},
+                "unit": {"helpers": [], "mapped": False},
+                "notify-failure": {"helpers": [], "mapped": False},
+                "deploy": {"helpers": [], "mapped": False},
+                "audit": {"helpers": [], "mapped": False},
+            },
+        },
+        trigger_rule="all_done",
+    )
 
     fetch >> lint
     fetch >> unit
     [lint, unit] >> build
-    build >> notify_failure
-    build >> deploy
+    build >> notify_failure__depends
+    notify_failure__depends >> notify_failure
+    build >> deploy__depends
+    deploy__depends >> deploy
     [deploy, fetch, notify_failure] >> audit
+    [fetch, lint, unit, build, notify_failure__depends, notify_failure, deploy__depends, deploy, audit] >> couler_workflow_failed
