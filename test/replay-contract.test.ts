@@ -59,6 +59,13 @@ describe("replays: comparing outcomes", () => {
       'exit step "bye" output result: "status=Failed" by couler run, "status=Succeeded" on argo',
     ]);
   });
+  test("a fan-out skipped as a whole matches one with no instances; a skipped step's real items do not", () => {
+    const a: RunOutcome = { status: "Succeeded", steps: { m: { status: "skipped", items: [{ status: "skipped" }, { status: "skipped" }] } } };
+    const b: RunOutcome = { status: "Succeeded", steps: { m: { status: "skipped" } } };
+    const c: RunOutcome = { status: "Succeeded", steps: { m: { status: "skipped", items: [{ status: "succeeded" }] } } };
+    assert.deepEqual(diffOutcomes(a, b, "t"), []);
+    assert.deepEqual(diffOutcomes(c, b, "t"), ['step "m": 1 items by couler run, 0 on t']);
+  });
   test("a missing step is a difference", () => {
     const got: RunOutcome = { ...base, steps: { a: base.steps.a!, m: base.steps.m! } };
     assert.deepEqual(diffOutcomes(base, got, "t"), ['step "b": omitted by couler run, absent on t']);
