@@ -1,5 +1,5 @@
 /** Compile-time warnings for what Argo runs differently from the IR and the backend cannot write around. */
-import { refsOfStep } from "../../src/ir/graph.js";
+import { parentsOf, producersOf, refsOfStep } from "../../src/ir/graph.js";
 import type { Loc, Step } from "../../src/ir/types.js";
 
 /**
@@ -12,9 +12,10 @@ import type { Loc, Step } from "../../src/ir/types.js";
  *   where the IR says Error only when every unhandled failure is an error.
  */
 export function warnRunDifferences(steps: readonly Step[], warn: (message: string, loc: Loc) => void): void {
-  const mapWhen = steps.find((s) => s.loop && s.when);
-  if (mapWhen) {
-    warn(`step "${mapWhen.name}" fans out with a condition: when every item is skipped, Argo marks the step Succeeded where couler run says skipped`, mapWhen.loc);
+  for (const mapWhen of steps.filter((s) => s.loop && s.when)) {
+    const after = downstream(steps, mapWhen.name);
+    const then = after.length ? `; then the steps after it (${after.map((n) => `"${n}"`).join(", ")}) and the workflow's status may differ` : "";
+    warn(`step "${mapWhen.name}" fans out with a condition: when every item is skipped, Argo marks the step Succeeded where couler run says skipped${then}`, mapWhen.loc);
   }
   const mayError = steps.find((s) => s.when || s.loop?.kind === "from" || s.outputs?.length || refsOfStep(s).some((r) => r.kind === "result" || r.kind === "output"));
   if (mayError) {
@@ -23,4 +24,21 @@ export function warnRunDifferences(steps: readonly Step[], warn: (message: strin
       mayError.loc,
     );
   }
+}
+
+/** Names of the steps that wait on `name`, directly or not (by `depends` or by reading its values). */
+function downstream(steps: readonly Step[], name: string): string[] {
+  const out = new Set<string>([name]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const s of steps) {
+      if (out.has(s.name)) continue;
+      if ([...parentsOf(s), ...producersOf(s)].some((p) => out.has(p))) {
+        out.add(s.name);
+        grew = true;
+      }
+    }
+  }
+  out.delete(name);
+  return [...out];
 }

@@ -17,6 +17,9 @@
  * JSON text is written by Go (`toJson`, util/expr/env/env.go): `<`, `>` and `&` are escaped
  * as `\u003c`… and object keys come sorted, where `couler run` writes them as they are; the
  * backend warns about that.
+ * A result that starts with `{` but is not JSON (`{x}`) stays text: it is tested with Sprig's
+ * `fromJson` (`sprig.fromJson`, util/expr/env/env.go), which gives nil for text that is not JSON,
+ * where expr's `fromJSON` would fail the expression and so the item.
  */
 import type { Ref } from "../../src/ir/types.js";
 import { exprRef } from "./expr-text.js";
@@ -30,7 +33,7 @@ export function fanInParam(value: string | undefined): string {
 export function elementExpr(task: string, value: string | undefined): string {
   const at = exprRef(`steps.${task}.outputs.${value === undefined ? "result" : `parameters.${value}`}`);
   if (value !== undefined) return `'j' + toJson(${at})`;
-  return `'j' + ((${at} matches '^\\\\s*\\\\{') ? toJson(fromJSON(${at})) : toJson(${at}))`;
+  return `'j' + ((${at} matches '^\\\\s*\\\\{') && sprig.fromJson(${at}) != nil ? toJson(sprig.fromJson(${at})) : toJson(${at}))`;
 }
 
 /** The reader's expression term for the fan-in list, given the path of the aggregated parameter. */

@@ -69,6 +69,8 @@ export interface KnownDifference {
   readonly match: RegExp;
   /** The compile-time warning that names this difference. */
   readonly warning: RegExp;
+  /** When set, the difference line is accepted only if this holds for it and the matching warning (e.g. the warning names the step). */
+  readonly covers?: (diff: string, warning: string) => boolean;
   readonly why: string;
 }
 
@@ -149,7 +151,7 @@ export function triage(diffs: readonly string[], known: readonly KnownDifference
   const accepted: string[] = [];
   const unexplained: string[] = [];
   for (const d of diffs) {
-    const k = known.find((k) => k.match.test(d) && warnings.some((w) => k.warning.test(w)));
+    const k = known.find((k) => k.match.test(d) && warnings.some((w) => k.warning.test(w) && (!k.covers || k.covers(d, w))));
     (k ? accepted : unexplained).push(d);
   }
   return { accepted, unexplained };

@@ -117,6 +117,18 @@ export const argoReplay: Replay = {
       why: "a TaskGroup whose items were all skipped is Succeeded (dag.go executeDAGTask)",
     },
     {
+      // what follows from it: the steps the warning names as waiting on that step, the workflow's status, the exit handler's view of it
+      match: /^(step "[^"]+"(\[\d+\])?: \w+ by couler run, \w+ on argo|workflow: \w+ by couler run, \w+ on argo|exit step "[^"]+" output result: .*status=.*)$/,
+      warning: /fans out with a condition: when every item is skipped, Argo marks the step Succeeded .*; then the steps after it \(/,
+      covers: (diff, warning) => {
+        const step = /^step "([^"]+)"/.exec(diff)?.[1];
+        if (step === undefined) return true;
+        const after = /the steps after it \(([^)]*)\)/.exec(warning)?.[1] ?? "";
+        return after.split(", ").includes(`"${step}"`);
+      },
+      why: "steps after a map whose items were all skipped see it Succeeded, not skipped (dag.go executeDAGTask)",
+    },
+    {
       match: /output result: .*x7k2p/,
       warning: /workflow\.name is the name of the run/,
       why: "on Argo, workflow.name is the generated name of the run",

@@ -2,7 +2,7 @@
  * The part of expr-lang (github.com/expr-lang/expr) that Argo's `{{=…}}` tags and
  * `valueFrom.expression` use here, with Argo's function map (util/expr/env/env.go GetFuncMap:
  * `asFloat` = expr's `float`, `asInt` = `int`, `toJson` = Go json.Marshal) and expr's builtins
- * (`fromJSON`, `join`, `map`, `trimPrefix`, `string`, `len`). Anything outside the subset is an
+ * (`fromJSON`, `join`, `map`, `trimPrefix`, `string`, `len`), and `sprig.fromJson` of its `sprig` map. Anything outside the subset is an
  * error, so an emitted expression the replay cannot read fails loudly.
  *
  * Grammar (expr-lang parser/parser.go operator table, lowest first): ternary `?:`, `??`,
@@ -123,7 +123,7 @@ function parse(src: string): Node {
     return postfix(primary());
   };
   const primary = (): Node => {
-    const t = toks[p++];
+    let t = toks[p++];
     if (!t) throw new ExprError(`unexpected end of ${src}`);
     if (t.k === "num" || t.k === "str") return { t: "lit", v: t.v };
     if (t.k === "op" && t.v === "(") {
@@ -140,6 +140,11 @@ function parse(src: string): Node {
     if (t.k === "id") {
       if (t.v === "true" || t.v === "false") return { t: "lit", v: t.v === "true" };
       if (t.v === "nil") return { t: "lit", v: null };
+      // `sprig.NAME(…)`: Argo's `sprig` map of Sprig functions (util/expr/env/env.go GetFuncMap).
+      if (t.v === "sprig" && isOp(".") && toks[p + 1]?.k === "id" && toks[p + 2]?.k === "op" && toks[p + 2]?.v === "(") {
+        t = { k: "id", v: `sprig.${toks[p + 1]!.v}` };
+        p += 2;
+      }
       if (isOp("(")) {
         p++;
         const args: Node[] = [];
@@ -225,6 +230,15 @@ const FUNCS: Record<string, (...a: unknown[]) => unknown> = {
       return JSON.parse(String(x));
     } catch (e) {
       throw new ExprError(`fromJSON: ${(e as Error).message}`);
+    }
+  },
+  // Sprig's fromJson (Masterminds/sprig functions.go / defaults.go fromJson): json.Unmarshal with
+  // the error dropped, so text that is not JSON gives nil instead of failing the expression.
+  "sprig.fromJson": (x) => {
+    try {
+      return JSON.parse(String(x));
+    } catch {
+      return null;
     }
   },
   join: (list, sep) => (Array.isArray(list) ? list.map((x) => (typeof x === "string" ? x : fail("join of non-strings"))).join(sep === undefined ? "" : String(sep)) : fail("join of a non-list")),
