@@ -20,7 +20,7 @@ import {
   type StepScope,
 } from "./ir/graph.js";
 import { handleInText, handleMistake } from "./dsl/values.js";
-import type { Depends, Ref, Step, WorkflowIR } from "./ir/types.js";
+import type { Condition, Depends, Ref, Step, WorkflowIR } from "./ir/types.js";
 
 const TOKEN_CHARS = /[\uE000\uE001]/;
 /** States after which a step's outputs may not exist. */
