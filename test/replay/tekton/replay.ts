@@ -60,6 +60,11 @@ export const TEKTON_KNOWN: readonly KnownDifference[] = [
     why: "a failed task stops the PipelineRun from starting any new task (pipelinerunstate.go IsStopping); couler run still runs the steps that do not depend on the failure",
   },
   {
+    match: /^exit step "[^"]*"(\[\d+\])? output \S+: ".*Error.*" by couler run, ".*Failed.*" on tekton$/,
+    warning: /reads the workflow status as text.*Tekton has no Error/,
+    why: "Tekton has no Error status: $(tasks.status) is Failed when a task failed, for any reason (pipelinerunstate.go GetPipelineTaskStatus)",
+  },
+  {
     match: /output .*: ".*" by couler run, ".*" on tekton/,
     warning: /reads the workflow name.*PipelineRun's generated name/,
     why: "$(context.pipelineRun.name) is the run's generated name (<workflow>-xxxxx), couler run gives the workflow's name",
