@@ -117,3 +117,39 @@ describe("tekton replay: engine rules", () => {
     }
   });
 });
+
+describe("tekton replay: random cases that ended differently", () => {
+  const status = { kind: "workflow", field: "status" } as const;
+  test("a fan-out skipped by its own condition: every item skipped, as couler run records it (cases 100024:4, 700058:4)", async () => {
+    const r = await both(
+      wfOf([
+        sh("a", "echo no"),
+        sh("each", 'echo "$0"', {
+          loop: { kind: "items", items: [["x"], ["y"], ["z"]] },
+          args: [{ kind: "item" }],
+          when: { kind: "compare", op: "eq", left: { kind: "result", step: "a" }, right: "yes" },
+          depends: on("a"),
+        }),
+      ]),
+    );
+    assert.deepEqual(r.diffs, []);
+    assert.equal(r.got.steps.each?.status, "skipped");
+    assert.deepEqual(r.got.steps.each?.items, [{ status: "skipped" }, { status: "skipped" }, { status: "skipped" }]);
+  });
+  test("the exit handler reads Succeeded where Tekton's $(tasks.status) is Completed (a task was skipped; cases 700049:5, 700055:7, 700096:6)", async () => {
+    const r = await both(
+      wfOf([sh("a", "true", { when: { kind: "compare", op: "eq", left: "x", right: "y" } })], {
+        onExit: [sh("report", 'printf "%s\\n" "$0"', { args: [{ kind: "concat", parts: ["status=", status] }], when: { kind: "compare", op: "eq", left: status, right: "Succeeded" } })],
+      }),
+    );
+    assert.deepEqual(r.diffs, []);
+    assert.equal(r.got.onExit?.report?.outputs?.result, "status=Succeeded");
+    const report = YAML.parseAllDocuments(r.files[0]!.content).map((d) => d.toJS()).find((d) => d.kind === "Pipeline").spec.finally[0];
+    assert.deepEqual(report.taskSpec.steps[0].args, ["status=$(COULER_STATUS_$(params.workflow-status))"]);
+  });
+  test("a failed run still reads Failed through the status env vars", async () => {
+    const r = await both(wfOf([sh("a", "exit 2")], { onExit: [sh("report", 'printf "%s\\n" "$0"', { args: [status] })] }));
+    assert.deepEqual(r.unexplained, []);
+    assert.equal(r.got.onExit?.report?.outputs?.result, "Failed");
+  });
+});

@@ -453,6 +453,13 @@ describe("tekton backend: when and finally", () => {
     const err = compile(wfOf([c("a")], { onExit: [c("e", { when: eq({ kind: "workflow", field: "status" }, "Error") })] }));
     assert.match(err.errors.join("\n"), /"Error" has no Tekton counterpart/);
   });
+  test("the workflow status inside other text in a condition is refused (a when sees Tekton's raw Completed)", () => {
+    const status = { kind: "workflow", field: "status" } as const;
+    const inText = compile(wfOf([c("a")], { onExit: [c("e", { when: eq({ kind: "concat", parts: ["s=", status] }, "s=Succeeded") })] }));
+    assert.match(inText.errors.join("\n"), /compared whole with a literal status/);
+    const clash = compile(wfOf([c("a")], { onExit: [c("e", { args: [status], env: [{ name: "COULER_STATUS_Completed", value: "x" }] })] }));
+    assert.match(clash.errors.join("\n"), /defines env var COULER_STATUS_Completed/);
+  });
   test("a sequential exit handler runs as the steps of one finally Task", () => {
     const failed = eq({ kind: "workflow", field: "status" }, "Failed");
     const r = compile(

@@ -72,3 +72,23 @@ export function shWord(s: string): string {
   if (/^[A-Za-z0-9_./=:,+-]+$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`).replace(/\$/g, `'"$"'`)}'`;
 }
+
+/**
+ * The workflow status read as a value in a command, arg or env value. Tekton's
+ * `$(tasks.status)` is Succeeded, Completed (succeeded, some tasks skipped), Failed or None;
+ * the IR's is Succeeded or Failed. Tekton has no function to map a value, but Kubernetes
+ * expands env vars after Tekton: the value is written `$(COULER_STATUS_$(params.p))`, which
+ * Tekton turns into `$(COULER_STATUS_Completed)` and Kubernetes into the matching env var's
+ * value below (the step gets these env vars first in its env).
+ */
+export const STATUS_ENV: readonly { readonly name: string; readonly value: string }[] = [
+  { name: "COULER_STATUS_Succeeded", value: "Succeeded" },
+  { name: "COULER_STATUS_Completed", value: "Succeeded" },
+  { name: "COULER_STATUS_Failed", value: "Failed" },
+  { name: "COULER_STATUS_None", value: "None" },
+];
+
+/** A Task param holding `$(tasks.status)`, as the IR's workflow status (see STATUS_ENV). */
+export function statusValue(param: string): string {
+  return `$(COULER_STATUS_$(params.${param}))`;
+}

@@ -17,7 +17,7 @@ import { NameTable } from "../common/names.js";
 import { tektonCapabilities as capabilities } from "./capabilities.js";
 import { PARAM_NAME, PIPELINE_NAME, RESULT_NAME, SIDECAR_NAME, STEP_NAME, TASK_DOC_NAME, TASK_NAME } from "./names.js";
 import { toYamlDocuments } from "../common/yaml.js";
-import { DOLLAR_ENV, kubeLiteral, tektonInert } from "./escape.js";
+import { DOLLAR_ENV, kubeLiteral, STATUS_ENV, statusValue, tektonInert } from "./escape.js";
 import { conditionToWhen, type Lowered, type WhenAtom } from "./when.js";
 import { OUTCOME_RESULT, outcomeScript, planStatusDeps, statusWarnings } from "./status-deps.js";
 import { wrapperScript } from "./wrapper.js";
@@ -426,6 +426,7 @@ class TektonCompiler {
     // values are decoded by Kubernetes in the step, like any other escaped literal.
     const matrix = this.matrix(info, paramNames);
     let needsDollar = JSON.stringify(matrix?.include ?? matrix?.params ?? []).includes(`$(${DOLLAR_ENV})`);
+    let needsStatus = false;
 
     const bind = (r: Ref): string => {
       const k = refKey(r);
@@ -482,7 +483,13 @@ class TektonCompiler {
       const parts = typeof v === "string" ? [v] : v.kind === "concat" ? v.parts : [v];
       return parts
         .map((p, i) => {
-          if (typeof p !== "string") return `$(params.${bind(p)})`;
+          if (typeof p !== "string") {
+            if (p.kind === "workflow" && p.field === "status") {
+              needsStatus = true;
+              return statusValue(bind(p));
+            }
+            return `$(params.${bind(p)})`;
+          }
           const out = kubeLiteral(p, i === parts.length - 1);
           if (out !== p) needsDollar = true;
           return out;
@@ -500,6 +507,7 @@ class TektonCompiler {
     const buildStep = (st: PodStep, stepName: string): { step: Json; sidecars: Json[] } => {
       s = st;
       needsDollar = st === info.step && matrixDollar;
+      needsStatus = false;
       // ---- the step
       const step: Json = { name: stepName, image: literal(s.image, "image") };
       if (s.imagePullPolicy) step.imagePullPolicy = s.imagePullPolicy;
@@ -588,6 +596,13 @@ class TektonCompiler {
         env.unshift(dollar());
         for (const c of sidecars) c.env = [dollar(), ...((c.env as Json[] | undefined) ?? [])];
       }
+      if (needsStatus) {
+        const taken = [...(s.env ?? []), ...(s.secretEnv ?? [])].find((e) => STATUS_ENV.some((x) => x.name === e.name));
+        if (taken) this.error(s.loc, `step "${s.name}" defines env var ${taken.name}, which the tekton backend needs to read the workflow status; rename it`);
+        const status = () => STATUS_ENV.map((e) => ({ ...e }));
+        env.unshift(...status());
+        for (const c of sidecars) c.env = [...status(), ...((c.env as Json[] | undefined) ?? [])];
+      }
       if (env.length) step.env = env;
       if (info.chain && st.timeout !== undefined) step.timeout = durationText(st.timeout);
       return { step, sidecars };
@@ -636,7 +651,12 @@ class TektonCompiler {
     if (s.when) {
       const w = conditionToWhen(
         s.when,
-        (v) => this.pipelineValue(v, info),
+        // The status alone is compared through the status mapper below; inside other text it
+        // would be Tekton's raw value (Completed where the IR says Succeeded).
+        (v) =>
+          typeof v !== "string" && v.kind === "concat" && v.parts.some((p) => typeof p !== "string" && p.kind === "workflow" && p.field === "status")
+            ? { ok: false, why: "the workflow status can only be compared whole with a literal status on Tekton ($(tasks.status) reads Completed where the workflow succeeded with skipped tasks)" }
+            : this.pipelineValue(v, info),
         (lit) =>
           lit === "Succeeded"
             ? { ok: true, value: ["Succeeded", "Completed"] }
@@ -661,7 +681,7 @@ class TektonCompiler {
     if (params.has(refKey({ kind: "workflow", field: "status" }))) {
       this.diag.warning(
         "workflow-status",
-        `step "${s.name}" reads the workflow status as text: Tekton's $(tasks.status) is Succeeded, Completed (succeeded with skipped tasks), Failed or None, not Argo's Succeeded, Failed or Error`,
+        `step "${s.name}" reads the workflow status as text: on target tekton it comes from $(tasks.status) (its Completed, succeeded with skipped tasks, is passed on as Succeeded), and Tekton has no Error: a run that errored reads Failed`,
         s.loc,
       );
     }

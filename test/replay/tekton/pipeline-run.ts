@@ -42,6 +42,8 @@ export interface TaskState {
   skip?: SkipReason;
   /** The when expression that was false (for a when skip). */
   falseWhen?: Obj;
+  /** A matrixed task skipped by its when: how many combinations it had (its params resolved). */
+  skippedCombos?: number;
   runs: TaskRunResult[];
   validationFailed?: boolean;
   /** Results for readers: a matrixed task's are arrays in TaskRun-name order. */
@@ -226,7 +228,10 @@ export async function runPipeline(input: PipelineRunInput): Promise<PipelineRunO
       else if (emptyMatrix(t.pt, r.passes)) skip = "Matrix Parameters have an empty array";
       if (skip) {
         t.skip = skip;
-        if (fw) t.falseWhen = fw;
+        if (fw) {
+          t.falseWhen = fw;
+          if (!r.missing) t.skippedCombos = fanOut(t.pt.matrix, r.passes)?.length;
+        }
         t.done = true;
       } else toRun.push({ t, passes: r.passes });
     }
@@ -253,6 +258,7 @@ export async function runPipeline(input: PipelineRunInput): Promise<PipelineRunO
       else if ((fw = falseWhen(t, r.passes))) {
         t.skip = "When Expressions evaluated to false";
         t.falseWhen = fw;
+        t.skippedCombos = fanOut(t.pt.matrix, r.passes)?.length;
       } else if (past(pipelineDeadline)) t.skip = "PipelineRun timeout has been reached";
       else if (emptyMatrix(t.pt, r.passes)) t.skip = "Matrix Parameters have an empty array";
       else await run(t, r.passes, pipelineDeadline);

@@ -6,7 +6,7 @@
  * such as `<step>-when` are not steps); the steps of a sequential exit handler are the containers
  * of one finally Task. A TaskRun that succeeded is `succeeded` (a matrix: per item, in combination
  * order), one that failed `failed`; a task skipped because its own condition was false is
- * `skipped`; skipped for any other reason (a dependency guard false, the run stopping, a parent
+ * `skipped` (a matrix: every combination skipped); skipped for any other reason (a dependency guard false, the run stopping, a parent
  * skipped, missing results, timeouts) it is `omitted`: it did not run because of something before
  * it. A dependency guard is a when expression on `$(tasks.<t>.status)` or on a task's
  * `couler-outcome` result. The run's condition True is `Succeeded`, False `Failed`.
@@ -60,6 +60,11 @@ export const TEKTON_KNOWN: readonly KnownDifference[] = [
     why: "a failed task stops the PipelineRun from starting any new task (pipelinerunstate.go IsStopping); couler run still runs the steps that do not depend on the failure",
   },
   {
+    match: /^exit step "[^"]*"(\[\d+\])? output \S+: ".*Error.*" by couler run, ".*Failed.*" on tekton$/,
+    warning: /reads the workflow status as text.*Tekton has no Error/,
+    why: "Tekton has no Error status: $(tasks.status) is Failed when a task failed, for any reason (pipelinerunstate.go GetPipelineTaskStatus)",
+  },
+  {
     match: /output .*: ".*" by couler run, ".*" on tekton/,
     warning: /reads the workflow name.*PipelineRun's generated name/,
     why: "$(context.pipelineRun.name) is the run's generated name (<workflow>-xxxxx), couler run gives the workflow's name",
@@ -95,7 +100,16 @@ function mask(outputs: Record<string, string>, secrets: readonly string[]): Reco
 }
 
 function outcomeOf(t: TaskState, stepName: string, containerIndex: number | undefined, ir: WorkflowIR, secrets: readonly string[]): StepOutcome {
-  if (!t.runs.length) return { status: notRun(t) };
+  if (!t.runs.length) {
+    const status = notRun(t);
+    // A matrix skipped by its own when: Tekton evaluates the when once for the pipeline task
+    // and creates no TaskRun (pipelinerunresolution.go skipBecauseWhenExpressionsEvaluatedToFalse;
+    // pipelinerun.go runNextSchedulableTask fans out only tasks it does not skip). The when
+    // cannot read the item, so each combination is skipped by that same condition: one skipped
+    // item per combination, as couler run records a map whose condition is false.
+    if (status === "skipped" && t.skippedCombos) return { status, items: Array.from({ length: t.skippedCombos }, () => ({ status: "skipped" as const })) };
+    return { status };
+  }
   const one = (run: TaskRunResult): ItemOutcome => {
     const container = containerIndex !== undefined ? run.steps[containerIndex] : (run.steps.find((s) => s.name === "main") ?? run.steps[0]);
     let status: ItemOutcome["status"];
