@@ -90,7 +90,7 @@ export function runnableWorkflow(seed: number, size: number): Workflow {
         stepName: name,
         image: "alpine:3.20",
         env,
-        ...(outputs.length ? { output: outputs.map((o) => createParameterArtifact(`/tmp/couler-${o}`, { name: o })) } : {}),
+        ...(outputs.length ? { output: outputs.map((o) => createParameterArtifact(`/tmp/couler-${name}-${o}`, { name: o })) } : {}),
         ...(retry > 0 ? { retry } : {}),
       };
       // argv: the word, then what it received; prints the word alone on stdout (its result)
@@ -98,7 +98,7 @@ export function runnableWorkflow(seed: number, size: number): Workflow {
         flaky ? `f="$COULER_TEST_STATE/${name}-$1"; n=$(cat "$f" 2>/dev/null || echo 0); echo $((n+1)) > "$f"; [ "$n" -ge ${flaky} ] || { echo "attempt $n fails" >&2; exit 3; }` : "",
         `printf '%s\\n' "$1"`,
         `printf 'got:' >&2; for a in "$@"; do printf ' [%s]' "$a" >&2; done; printf ' env[%s]\\n' "$IN" >&2`,
-        outputs.map((o) => `printf '%s' "$1-${o}" > /tmp/couler-${o}`).join("; "),
+        outputs.map((o) => `printf '%s' "$1-${o}" > /tmp/couler-${name}-${o}`).join("; "),
         fails ? "exit 1" : "",
       ].filter(Boolean);
       const py = [
@@ -106,7 +106,7 @@ export function runnableWorkflow(seed: number, size: number): Workflow {
         `w = sys.argv[1]`,
         flaky ? `f = os.path.join(os.environ["COULER_TEST_STATE"], "${name}-" + w)\nn = int(open(f).read()) if os.path.exists(f) else 0\nopen(f, "w").write(str(n + 1))\nif n < ${flaky}: sys.exit(3)` : "",
         "print(w)",
-        ...outputs.map((o) => `open("/tmp/couler-${o}", "w").write(w + "-${o}")`),
+        ...outputs.map((o) => `open("/tmp/couler-${name}-${o}", "w").write(w + "-${o}")`),
         fails ? "sys.exit(1)" : "",
       ].filter(Boolean);
       const build = (first: string | ValueRef) =>

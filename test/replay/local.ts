@@ -12,7 +12,7 @@
  * GitHub runner's `$GITHUB_OUTPUT`) are mapped into the private folder by the replay; the
  * argv is otherwise exactly the engine's.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProcess, type ProcessResult } from "../../src/run/process.js";
@@ -35,9 +35,41 @@ export interface LocalResult extends ProcessResult {
 
 let queue: Promise<unknown> = Promise.resolve();
 
-/** Run `fn` when every earlier `serial` call has finished. */
+/**
+ * One lock for every test process on this machine: `node --test` runs test files in parallel,
+ * and the workflows they run write fixed paths such as `/tmp/acc`.
+ */
+const LOCK = join(tmpdir(), "couler-replay-serial.lock");
+/** A lock older than this was left by a process that died. */
+const STALE_MS = 10 * 60_000;
+
+async function lock(): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      return;
+    } catch {
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > STALE_MS) rmSync(LOCK, { recursive: true, force: true });
+      } catch {
+        // released meanwhile
+      }
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+}
+
+/** Run `fn` when every earlier `serial` call, in this process and in other test processes, has finished. */
 export function serial<T>(fn: () => Promise<T>): Promise<T> {
-  const next = queue.then(fn, fn);
+  const locked = async () => {
+    await lock();
+    try {
+      return await fn();
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
+  };
+  const next = queue.then(locked, locked);
   queue = next.catch(() => undefined);
   return next;
 }
