@@ -94,7 +94,7 @@ class GraphPlanner {
         if (c.template === tp.t.name) continue; // a loop's next round
         if (typeof c.template === "string") counts.set(c.template, (counts.get(c.template) ?? 0) + 1);
         const text = JSON.stringify({ a: c.arguments, w: c.when, p: c.withParam });
-        for (const m of text.matchAll(/(?:steps|tasks)\.([A-Za-z0-9_-]+)\.outputs\./g)) referenced.add(m[1]!);
+        for (const m of text.matchAll(/(?:steps|tasks)(?:\.([A-Za-z0-9_-]+)|\['([A-Za-z0-9_.-]+)'\])\.outputs\b/g)) referenced.add((m[1] ?? m[2])!);
         const callee = templates.get(c.template);
         if (callee && this.isWrapper(callee)) {
           const inner = callsOf(callee)[0]!.c;
