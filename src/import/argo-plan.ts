@@ -73,7 +73,25 @@ const isGraph = (t: Obj | undefined): boolean => !!t && (t.steps !== undefined |
 function callsOf(tp: Tpl): { c: Obj; path: Path }[] {
   const t = tp.t;
   if (t.steps) return (t.steps as Obj[][]).flatMap((g, i) => (g ?? []).map((c, j) => ({ c, path: [...tp.path, "steps", i, j] })));
-  return ((t.dag?.tasks ?? []) as Obj[]).map((c, i) => ({ c, path: [...tp.path, "dag", "tasks", i] }));
+  return ((t.dag?.tasks ?? []) as Obj[]).map((c, i) => ({ c, path: [...tp.path, "dag", "tasks", i] })).filter(({ c }) => !statusTemplates.has(String(c.template)));
+}
+
+/**
+ * Templates that are the Argo backend's status task (backends/argo/argo-backend.ts): a
+ * `couler-status…` template that only suspends for 0 seconds, the DAG's last task deciding
+ * its phase. Its calls are dropped: the DSL's dependencies say the same, and the backend
+ * writes it again. Set while a workflow is planned.
+ */
+let statusTemplates: ReadonlySet<string> = new Set();
+
+function findStatusTemplates(templates: ReadonlyMap<string, Tpl>): Set<string> {
+  const out = new Set<string>();
+  for (const [name, tp] of templates) {
+    const keys = Object.keys(tp.t);
+    const sus = tp.t.suspend as Obj | undefined;
+    if (/^couler-status(-\d+)?$/.test(name) && keys.every((k) => k === "name" || k === "suspend") && sus && Object.keys(sus).length === 1 && String(sus.duration) === "0") out.add(name);
+  }
+  return out;
 }
 
 class GraphPlanner {
@@ -86,6 +104,7 @@ class GraphPlanner {
     private readonly ctx: PlanContext,
     private readonly templates: ReadonlyMap<string, Tpl>,
   ) {
+    statusTemplates = findStatusTemplates(templates);
     const counts = new Map<string, number>();
     const referenced = new Set<string>();
     for (const tp of templates.values()) {
