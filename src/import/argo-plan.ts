@@ -10,6 +10,7 @@
  *   template that calls itself last → `execWhile`; a one-call template with `parallelism`
  *   (the backend's wrapper) → `map(…, { parallelism })`; `onExit` → `setExitHandler`.
  */
+import { elementExpr } from "../../backends/argo/fan-in.js";
 import { error, type Diagnostic } from "../diagnostics.js";
 import { dependsNames, dslDepends, parseWhen, textParts } from "./argo-text.js";
 import { leftovers, PlanContext, type Obj } from "./plan-context.js";
@@ -134,6 +135,24 @@ class GraphPlanner {
       }
     }
     for (const s of [...referenced].sort()) ctx.handles.set(s, ctx.fresh(s));
+  }
+
+  /** A fan-in item template: one plain call of a leaf whose values it exports as marked JSON elements. */
+  private isItemTemplate(tp: Tpl): boolean {
+    const t = tp.t;
+    const groups = t.steps as Obj[][] | undefined;
+    if (!groups || groups.length !== 1 || groups[0]?.length !== 1) return false;
+    const inner = groups[0][0]!;
+    if (inner.withItems !== undefined || inner.withParam !== undefined || inner.when !== undefined || typeof inner.template !== "string") return false;
+    const leaf = this.templates.get(inner.template);
+    if (!leaf || !isLeaf(leaf.t)) return false;
+    const outs = (t.outputs?.parameters ?? []) as Obj[];
+    if (!outs.length || Object.keys(t.outputs).length !== 1) return false;
+    return outs.every((o) => {
+      const name = String(o.name);
+      const value = name === "couler-result" ? undefined : name.startsWith("couler-out-") ? name.slice("couler-out-".length) : null;
+      return value !== null && o.valueFrom?.expression === elementExpr(String(inner.name), value);
+    });
   }
 
   private isWrapper(tp: Tpl): boolean {
@@ -306,6 +325,20 @@ class GraphPlanner {
       const inner = callsOf(callee)[0]!;
       const innerScope = { ...this.scope(argScope.inputs), ...(scope.item ? { item: scope.item } : {}) };
       const stmts = this.callStmts(inner.c, inner.path, innerScope, nested, { stepName, parallelism: Number(callee.t.parallelism) });
+      return notes.length ? [{ k: "notes", notes }, ...stmts] : stmts;
+    }
+
+    // the Argo backend's fan-in item template (backends/argo/fan-in.ts): the call runs its inner step
+    if (callee && this.isItemTemplate(callee)) {
+      const inner = callsOf(callee)[0]!.c;
+      const outer = new Map<string, unknown>(((c.arguments?.parameters ?? []) as Obj[]).map((a) => [String(a.name), a.value]));
+      const params = ((inner.arguments?.parameters ?? []) as Obj[]).map((a) => ({
+        ...a,
+        value: String(a.value ?? "").replace(/\{\{inputs\.parameters\.([A-Za-z0-9_.-]+)\}\}/g, (m, n: string) => (outer.has(n) ? String(outer.get(n)) : m)),
+      }));
+      const merged: Obj = { ...c, template: inner.template, ...(params.length ? { arguments: { ...(c.arguments ?? {}), parameters: params } } : {}) };
+      if (!params.length) delete merged.arguments;
+      const stmts = this.callStmts(merged, path, scope, nested, over, noWhen);
       return notes.length ? [{ k: "notes", notes }, ...stmts] : stmts;
     }
 

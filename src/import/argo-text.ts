@@ -53,6 +53,9 @@ export function textParts(text: string): TextPart[] | { error: string } {
   return out;
 }
 
+/** The Argo backend's fan-in term around an aggregated output path. */
+export const FAN_IN = /^\('\[' \+ join\(map\(fromJSON\(([A-Za-z_][A-Za-z0-9_.\-'\[\]]*)\), \{trimPrefix\(#, 'j'\)\}\), ','\) \+ '\]'\)/;
+
 function parseExpr(text: string, pos: number): { parts: TextPart[]; end: number } | { error: string } {
   const parts: TextPart[] = [];
   let i = pos;
@@ -77,6 +80,11 @@ function parseExpr(text: string, pos: number): { parts: TextPart[]; end: number 
       if (text[i] !== q) return bad();
       i++;
       parts.push({ lit: s });
+    } else if (FAN_IN.test(text.slice(i))) {
+      // the backend's fan-in list (backends/argo/fan-in.ts fanInTerm): the aggregated values
+      const m = FAN_IN.exec(text.slice(i))!;
+      parts.push({ path: m[1]!.replace(/\[['"]([^'"]*)['"]\]/g, ".$1") });
+      i += m[0].length;
     } else {
       const m = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\['[^'\\]*'\]|\["[^"\\]*"\])*/.exec(text.slice(i));
       if (!m) return bad();
