@@ -261,10 +261,7 @@ class GraphPlanner {
       return out;
     }
     const tasks = callsOf(tp).filter(({ c }) => c.template !== self);
-    const omittable = mayOmit(tasks.map(({ c }) => c));
-    // Argo's bare name is Succeeded, Skipped or Daemoned; the DSL's also accepts Omitted, so a
-    // task that can be omitted is spelled out
-    const exact = (n: string) => (omittable.has(n) ? `(${n}.Succeeded || ${n}.Skipped || ${n}.Daemoned)` : n);
+    // Argo's bare name (Succeeded, Skipped or Daemoned) is the DSL's bare name: kept as written
     // a task left out: tasks after it wait for what it waited for, so the program still loads
     const dropped = new Map<string, string[]>();
     const through = (names: readonly string[]) => [...new Set(names.flatMap((n) => dropped.get(n) ?? [n]))];
@@ -283,13 +280,10 @@ class GraphPlanner {
         dropped.set(String(c.name), text === undefined ? list : plainText ? text.split(" && ").filter(Boolean) : []);
         continue;
       }
-      const rewired = text !== dslDepends(String(c.depends ?? ""));
       const deps =
         text !== undefined && text !== ""
-          ? str(rewired ? text : dslDepends(String(c.depends), exact))
-          : list.some((n) => omittable.has(n))
-            ? str(list.map(exact).join(" && "))
-            : arr(list.map((x) => str(x)));
+          ? str(text)
+          : arr(list.map((x) => str(x)));
       out.push({ k: "expr", e: call(this.ctx.use("setDependencies"), arrow(unwrap(inner)), deps) });
     }
     return out;
@@ -519,29 +513,6 @@ function opposite(a: string, b: string): boolean {
 function unwrap(stmts: readonly Stmt[]): readonly Stmt[] | Code {
   if (stmts.length === 1 && stmts[0]!.k === "expr" && !stmts[0]!.notes?.length) return stmts[0]!.e;
   return stmts;
-}
-
-/**
- * Tasks that can end Omitted without failing the run: those with a status, `||` or `!` in
- * their depends, those after a task whose failure another task handles, and those after
- * such tasks.
- */
-function mayOmit(tasks: readonly Obj[]): Set<string> {
-  const handled = new Set<string>();
-  const parents = new Map<string, string[]>();
-  for (const c of tasks) {
-    const text = c.depends !== undefined ? String(c.depends) : "";
-    for (const m of text.matchAll(/([A-Za-z0-9_-]+)\.(Failed|Errored|AllFailed)\b/g)) handled.add(m[1]!);
-    if (/\|\||!/.test(text)) for (const n of dependsNames(text)) handled.add(n);
-    parents.set(String(c.name), [...((c.dependencies ?? []) as unknown[]).map(String), ...(text ? dependsNames(text) : [])]);
-  }
-  const out = new Set<string>();
-  for (const c of topo(tasks.map((x) => ({ c: x })))) {
-    const name = String(c.c.name);
-    const text = c.c.depends !== undefined ? String(dslDepends(String(c.c.depends))) : "";
-    if (/[.|!]/.test(text) || (parents.get(name) ?? []).some((p) => out.has(p) || handled.has(p))) out.add(name);
-  }
-  return out;
 }
 
 /** DAG tasks in an order where every task comes after the tasks it depends on or reads. */

@@ -437,21 +437,11 @@ function parseClassicWhen(text: string): WhenExpr | { error: string } {
 // ------------------------------------------------------------------ depends
 
 /**
- * Dependency text as the DSL takes it: the backend's spelled-out "finished without failing,
- * or omitted" (`(A.Succeeded || A.Skipped || A.Daemoned || A.Omitted)`) is the bare name again;
- * every other bare name goes through `bare` (Argo's bare name does not accept Omitted).
+ * Dependency text as the DSL takes it: the same words (Argo's bare name, Succeeded, Skipped
+ * or Daemoned, is the DSL's bare name, src/run/evaluate.ts `ok`), whitespace tidied.
  */
-export function dslDepends(text: string, bare: (name: string) => string = (n) => n): string {
-  const ok: string[] = [];
-  return text
-    .replace(/\(\s*([A-Za-z0-9_-]+)\.Succeeded\s*\|\|\s*\1\.Skipped\s*\|\|\s*\1\.Daemoned\s*\|\|\s*\1\.Omitted\s*\)/g, (_m, n: string) => {
-      ok.push(n);
-      return `\u0000${ok.length - 1}\u0000`;
-    })
-    .replace(/(^|[\s(!&|])([A-Za-z0-9_-]+)(?![A-Za-z0-9_.-])/g, (_m, pre: string, n: string) => pre + bare(n))
-    .replace(/\u0000(\d+)\u0000/g, (_m, i: string) => ok[Number(i)]!)
-    .replace(/\s+/g, " ")
-    .trim();
+export function dslDepends(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
 }
 
 /** Step names a depends text mentions. */
