@@ -95,7 +95,7 @@ describe("couler import: command line", () => {
     const dir = tmp();
     const r = await cli(["import", "test/import-fixtures/partial.yaml", "-o", dir]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^test\/import-fixtures\/partial\.yaml:18:13: warning: step "first": continueOn: /m);
+    assert.match(r.stderr, /^test\/import-fixtures\/partial\.yaml:20:13: warning: step "first": continueOn: /m);
     assert.match(r.stderr, /import incomplete/);
     const text = readFileSync(join(dir, "partial.ts"), "utf8");
     assert.match(text, /\/\/ couler import: step "first": continueOn: the DSL has no such option\n\s*\/\/ {3}continueOn:\n\s*\/\/ {5}failed: true\n/);

@@ -10,6 +10,7 @@
  *   template that calls itself last → `execWhile`; a one-call template with `parallelism`
  *   (the backend's wrapper) → `map(…, { parallelism })`; `onExit` → `setExitHandler`.
  */
+import { elementExpr } from "../../backends/argo/fan-in.js";
 import { error, type Diagnostic } from "../diagnostics.js";
 import { dependsNames, dslDepends, parseWhen, textParts } from "./argo-text.js";
 import { leftovers, PlanContext, type Obj } from "./plan-context.js";
@@ -73,7 +74,25 @@ const isGraph = (t: Obj | undefined): boolean => !!t && (t.steps !== undefined |
 function callsOf(tp: Tpl): { c: Obj; path: Path }[] {
   const t = tp.t;
   if (t.steps) return (t.steps as Obj[][]).flatMap((g, i) => (g ?? []).map((c, j) => ({ c, path: [...tp.path, "steps", i, j] })));
-  return ((t.dag?.tasks ?? []) as Obj[]).map((c, i) => ({ c, path: [...tp.path, "dag", "tasks", i] }));
+  return ((t.dag?.tasks ?? []) as Obj[]).map((c, i) => ({ c, path: [...tp.path, "dag", "tasks", i] })).filter(({ c }) => !statusTemplates.has(String(c.template)));
+}
+
+/**
+ * Templates that are the Argo backend's status task (backends/argo/argo-backend.ts): a
+ * `couler-status…` template that only suspends for 0 seconds, the DAG's last task deciding
+ * its phase. Its calls are dropped: the DSL's dependencies say the same, and the backend
+ * writes it again. Set while a workflow is planned.
+ */
+let statusTemplates: ReadonlySet<string> = new Set();
+
+function findStatusTemplates(templates: ReadonlyMap<string, Tpl>): Set<string> {
+  const out = new Set<string>();
+  for (const [name, tp] of templates) {
+    const keys = Object.keys(tp.t);
+    const sus = tp.t.suspend as Obj | undefined;
+    if (/^couler-status(-\d+)?$/.test(name) && keys.every((k) => k === "name" || k === "suspend") && sus && Object.keys(sus).length === 1 && String(sus.duration) === "0") out.add(name);
+  }
+  return out;
 }
 
 class GraphPlanner {
@@ -86,6 +105,7 @@ class GraphPlanner {
     private readonly ctx: PlanContext,
     private readonly templates: ReadonlyMap<string, Tpl>,
   ) {
+    statusTemplates = findStatusTemplates(templates);
     const counts = new Map<string, number>();
     const referenced = new Set<string>();
     for (const tp of templates.values()) {
@@ -94,7 +114,7 @@ class GraphPlanner {
         if (c.template === tp.t.name) continue; // a loop's next round
         if (typeof c.template === "string") counts.set(c.template, (counts.get(c.template) ?? 0) + 1);
         const text = JSON.stringify({ a: c.arguments, w: c.when, p: c.withParam });
-        for (const m of text.matchAll(/(?:steps|tasks)\.([A-Za-z0-9_-]+)\.outputs\./g)) referenced.add(m[1]!);
+        for (const m of text.matchAll(/(?:steps|tasks)(?:\.([A-Za-z0-9_-]+)|\['([A-Za-z0-9_.-]+)'\])\.outputs\b/g)) referenced.add((m[1] ?? m[2])!);
         const callee = templates.get(c.template);
         if (callee && this.isWrapper(callee)) {
           const inner = callsOf(callee)[0]!.c;
@@ -115,6 +135,24 @@ class GraphPlanner {
       }
     }
     for (const s of [...referenced].sort()) ctx.handles.set(s, ctx.fresh(s));
+  }
+
+  /** A fan-in item template: one plain call of a leaf whose values it exports as marked JSON elements. */
+  private isItemTemplate(tp: Tpl): boolean {
+    const t = tp.t;
+    const groups = t.steps as Obj[][] | undefined;
+    if (!groups || groups.length !== 1 || groups[0]?.length !== 1) return false;
+    const inner = groups[0][0]!;
+    if (inner.withItems !== undefined || inner.withParam !== undefined || inner.when !== undefined || typeof inner.template !== "string") return false;
+    const leaf = this.templates.get(inner.template);
+    if (!leaf || !isLeaf(leaf.t)) return false;
+    const outs = (t.outputs?.parameters ?? []) as Obj[];
+    if (!outs.length || Object.keys(t.outputs).length !== 1) return false;
+    return outs.every((o) => {
+      const name = String(o.name);
+      const value = name === "couler-result" ? undefined : name.startsWith("couler-out-") ? name.slice("couler-out-".length) : null;
+      return value !== null && o.valueFrom?.expression === elementExpr(String(inner.name), value);
+    });
   }
 
   private isWrapper(tp: Tpl): boolean {
@@ -223,10 +261,7 @@ class GraphPlanner {
       return out;
     }
     const tasks = callsOf(tp).filter(({ c }) => c.template !== self);
-    const omittable = mayOmit(tasks.map(({ c }) => c));
-    // Argo's bare name is Succeeded, Skipped or Daemoned; the DSL's also accepts Omitted, so a
-    // task that can be omitted is spelled out
-    const exact = (n: string) => (omittable.has(n) ? `(${n}.Succeeded || ${n}.Skipped || ${n}.Daemoned)` : n);
+    // Argo's bare name (Succeeded, Skipped or Daemoned) is the DSL's bare name: kept as written
     // a task left out: tasks after it wait for what it waited for, so the program still loads
     const dropped = new Map<string, string[]>();
     const through = (names: readonly string[]) => [...new Set(names.flatMap((n) => dropped.get(n) ?? [n]))];
@@ -245,13 +280,10 @@ class GraphPlanner {
         dropped.set(String(c.name), text === undefined ? list : plainText ? text.split(" && ").filter(Boolean) : []);
         continue;
       }
-      const rewired = text !== dslDepends(String(c.depends ?? ""));
       const deps =
         text !== undefined && text !== ""
-          ? str(rewired ? text : dslDepends(String(c.depends), exact))
-          : list.some((n) => omittable.has(n))
-            ? str(list.map(exact).join(" && "))
-            : arr(list.map((x) => str(x)));
+          ? str(text)
+          : arr(list.map((x) => str(x)));
       out.push({ k: "expr", e: call(this.ctx.use("setDependencies"), arrow(unwrap(inner)), deps) });
     }
     return out;
@@ -287,6 +319,20 @@ class GraphPlanner {
       const inner = callsOf(callee)[0]!;
       const innerScope = { ...this.scope(argScope.inputs), ...(scope.item ? { item: scope.item } : {}) };
       const stmts = this.callStmts(inner.c, inner.path, innerScope, nested, { stepName, parallelism: Number(callee.t.parallelism) });
+      return notes.length ? [{ k: "notes", notes }, ...stmts] : stmts;
+    }
+
+    // the Argo backend's fan-in item template (backends/argo/fan-in.ts): the call runs its inner step
+    if (callee && this.isItemTemplate(callee)) {
+      const inner = callsOf(callee)[0]!.c;
+      const outer = new Map<string, unknown>(((c.arguments?.parameters ?? []) as Obj[]).map((a) => [String(a.name), a.value]));
+      const params = ((inner.arguments?.parameters ?? []) as Obj[]).map((a) => ({
+        ...a,
+        value: String(a.value ?? "").replace(/\{\{inputs\.parameters\.([A-Za-z0-9_.-]+)\}\}/g, (m, n: string) => (outer.has(n) ? String(outer.get(n)) : m)),
+      }));
+      const merged: Obj = { ...c, template: inner.template, ...(params.length ? { arguments: { ...(c.arguments ?? {}), parameters: params } } : {}) };
+      if (!params.length) delete merged.arguments;
+      const stmts = this.callStmts(merged, path, scope, nested, over, noWhen);
       return notes.length ? [{ k: "notes", notes }, ...stmts] : stmts;
     }
 
@@ -467,29 +513,6 @@ function opposite(a: string, b: string): boolean {
 function unwrap(stmts: readonly Stmt[]): readonly Stmt[] | Code {
   if (stmts.length === 1 && stmts[0]!.k === "expr" && !stmts[0]!.notes?.length) return stmts[0]!.e;
   return stmts;
-}
-
-/**
- * Tasks that can end Omitted without failing the run: those with a status, `||` or `!` in
- * their depends, those after a task whose failure another task handles, and those after
- * such tasks.
- */
-function mayOmit(tasks: readonly Obj[]): Set<string> {
-  const handled = new Set<string>();
-  const parents = new Map<string, string[]>();
-  for (const c of tasks) {
-    const text = c.depends !== undefined ? String(c.depends) : "";
-    for (const m of text.matchAll(/([A-Za-z0-9_-]+)\.(Failed|Errored|AllFailed)\b/g)) handled.add(m[1]!);
-    if (/\|\||!/.test(text)) for (const n of dependsNames(text)) handled.add(n);
-    parents.set(String(c.name), [...((c.dependencies ?? []) as unknown[]).map(String), ...(text ? dependsNames(text) : [])]);
-  }
-  const out = new Set<string>();
-  for (const c of topo(tasks.map((x) => ({ c: x })))) {
-    const name = String(c.c.name);
-    const text = c.c.depends !== undefined ? String(dslDepends(String(c.c.depends))) : "";
-    if (/[.|!]/.test(text) || (parents.get(name) ?? []).some((p) => out.has(p) || handled.has(p))) out.add(name);
-  }
-  return out;
 }
 
 /** DAG tasks in an order where every task comes after the tasks it depends on or reads. */

@@ -53,6 +53,9 @@ export function textParts(text: string): TextPart[] | { error: string } {
   return out;
 }
 
+/** The Argo backend's fan-in term around an aggregated output path. */
+export const FAN_IN = /^\('\[' \+ join\(map\(fromJSON\(([A-Za-z_][A-Za-z0-9_.\-'\[\]]*)\), \{trimPrefix\(#, 'j'\)\}\), ','\) \+ '\]'\)/;
+
 function parseExpr(text: string, pos: number): { parts: TextPart[]; end: number } | { error: string } {
   const parts: TextPart[] = [];
   let i = pos;
@@ -77,6 +80,11 @@ function parseExpr(text: string, pos: number): { parts: TextPart[]; end: number 
       if (text[i] !== q) return bad();
       i++;
       parts.push({ lit: s });
+    } else if (FAN_IN.test(text.slice(i))) {
+      // the backend's fan-in list (backends/argo/fan-in.ts fanInTerm): the aggregated values
+      const m = FAN_IN.exec(text.slice(i))!;
+      parts.push({ path: m[1]!.replace(/\[['"]([^'"]*)['"]\]/g, ".$1") });
+      i += m[0].length;
     } else {
       const m = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\['[^'\\]*'\]|\["[^"\\]*"\])*/.exec(text.slice(i));
       if (!m) return bad();
@@ -116,8 +124,208 @@ export type WhenExpr =
 
 const OPS: Record<string, "eq" | "ne" | "gt" | "lt" | "ge" | "le"> = { "==": "eq", "!=": "ne", ">": "gt", "<": "lt", ">=": "ge", "<=": "le" };
 
-/** Parse an Argo `when` expression made of comparisons, `&&`, `||`, `!` and parentheses. */
+/**
+ * Parse an Argo `when` expression made of comparisons, `&&`, `||`, `!` and parentheses: the
+ * classic govaluate form, or one `{{=…}}` expr-lang tag in the shape the Argo backend writes
+ * (backends/argo/conditions.ts: string literals, paths, `asFloat(…)` around numeric sides,
+ * `(a + b)` concatenations).
+ */
 export function parseWhen(text: string): WhenExpr | { error: string } {
+  const t = text.trim();
+  if (t.startsWith("{{=") && t.endsWith("}}") && t.indexOf("}}") === t.length - 2) return parseExprWhen(t.slice(3, -2), text);
+  return parseClassicWhen(text);
+}
+
+type XNode =
+  | { readonly k: "lit"; readonly v: string }
+  | { readonly k: "path"; readonly v: string }
+  | { readonly k: "concat"; readonly of: readonly XNode[] }
+  | { readonly k: "float"; readonly of: XNode }
+  | { readonly k: "cmp"; readonly op: string; readonly l: XNode; readonly r: XNode }
+  | { readonly k: "and" | "or"; readonly of: readonly XNode[] }
+  | { readonly k: "not"; readonly of: XNode };
+
+const STR_ESC: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\", "'": "'", '"': '"' };
+
+/** The expr-lang subset the Argo backend writes for conditions; anything else is an error. */
+function parseExprWhen(src: string, text: string): WhenExpr | { error: string } {
+  const fail = (why: string) => ({ error: `the expression ${JSON.stringify(text)} has no DSL form: ${why}` });
+  type Tok = { t: "op" | "str" | "path" | "fn"; v: string };
+  const toks: Tok[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    const two = src.slice(i, i + 2);
+    if (["==", "!=", ">=", "<=", "&&", "||"].includes(two)) {
+      toks.push({ t: "op", v: two });
+      i += 2;
+      continue;
+    }
+    if ("<>!()+".includes(c)) {
+      toks.push({ t: "op", v: c });
+      i++;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      let s = "";
+      i++;
+      while (i < src.length && src[i] !== c) {
+        if (src[i] === "\\") {
+          const e = src[i + 1];
+          if (e === undefined || !(e in STR_ESC)) return fail("an escape it does not write");
+          s += STR_ESC[e];
+          i += 2;
+        } else s += src[i++];
+      }
+      if (src[i] !== c) return fail("an unclosed quote");
+      i++;
+      toks.push({ t: "str", v: s });
+      continue;
+    }
+    const m = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\['[^'\\]*'\]|\["[^"\\]*"\])*/.exec(src.slice(i));
+    if (!m) return fail(`unexpected ${JSON.stringify(c)}`);
+    i += m[0].length;
+    let j = i;
+    while (src[j] === " ") j++;
+    if (src[j] === "(") {
+      if (m[0] !== "asFloat") return fail(`the function ${m[0]}`);
+      toks.push({ t: "fn", v: m[0] });
+      continue;
+    }
+    if (/^(true|false|nil|in|matches|contains|startsWith|endsWith|not|and|or)$/.test(m[0])) return fail(`"${m[0]}"`);
+    toks.push({ t: "path", v: m[0].replace(/\[['"]([^'"]*)['"]\]/g, ".$1") });
+  }
+  let pos = 0;
+  const peek = () => toks[pos];
+  const isOp = (v: string) => peek()?.t === "op" && peek()!.v === v;
+  type R = XNode | { error: string };
+  const primary = (): R => {
+    const t = toks[pos++];
+    if (!t) return fail("it ends early");
+    if (t.t === "str") return { k: "lit", v: t.v };
+    if (t.t === "path") return { k: "path", v: t.v };
+    if (t.t === "fn") {
+      if (!isOp("(")) return fail("a call without arguments");
+      pos++;
+      const a = or();
+      if ("error" in a) return a;
+      if (!isOp(")")) return fail("unbalanced parentheses");
+      pos++;
+      return { k: "float", of: a };
+    }
+    if (t.v === "(") {
+      const a = or();
+      if ("error" in a) return a;
+      if (!isOp(")")) return fail("unbalanced parentheses");
+      pos++;
+      return a;
+    }
+    if (t.v === "!") {
+      const a = primary();
+      return "error" in a ? a : { k: "not", of: a };
+    }
+    return fail(`unexpected "${t.v}"`);
+  };
+  const add = (): R => {
+    const of: XNode[] = [];
+    for (;;) {
+      const a = primary();
+      if ("error" in a) return a;
+      of.push(a);
+      if (!isOp("+")) break;
+      pos++;
+    }
+    return of.length === 1 ? of[0]! : { k: "concat", of };
+  };
+  const cmp = (): R => {
+    const l = add();
+    if ("error" in l) return l;
+    const t = peek();
+    if (t?.t === "op" && t.v in OPS) {
+      pos++;
+      const r = add();
+      if ("error" in r) return r;
+      return { k: "cmp", op: t.v, l, r };
+    }
+    return l;
+  };
+  const chain = (k: "and" | "or", op: string, next: () => R) => (): R => {
+    const of: XNode[] = [];
+    for (;;) {
+      const a = next();
+      if ("error" in a) return a;
+      of.push(a);
+      if (!isOp(op)) break;
+      pos++;
+    }
+    return of.length === 1 ? of[0]! : { k, of };
+  };
+  const and = chain("and", "&&", cmp);
+  const or: () => R = chain("or", "||", and);
+  const root = or();
+  if ("error" in root) return root;
+  if (pos < toks.length) return fail(`unexpected "${toks[pos]!.v}"`);
+  const numeric = new Set(["gt", "lt", "ge", "le"]);
+  const operand = (n: XNode, num: boolean): Operand | { error: string } => {
+    if (num) {
+      if (n.k !== "float") return fail("a number comparison without asFloat");
+      n = n.of;
+    }
+    const parts: TextPart[] = [];
+    const add1 = (x: XNode): string | undefined => {
+      if (x.k === "lit") {
+        const last = parts[parts.length - 1];
+        if (last && "lit" in last) parts[parts.length - 1] = { lit: last.lit + x.v };
+        else if (x.v !== "") parts.push({ lit: x.v });
+      } else if (x.k === "path") parts.push({ path: x.v });
+      else if (x.k === "concat") {
+        for (const y of x.of) {
+          const e = add1(y);
+          if (e) return e;
+        }
+      } else return "a value it does not write";
+      return undefined;
+    };
+    const e = add1(n);
+    if (e) return fail(e);
+    return { kind: "text", parts };
+  };
+  const conv = (n: XNode): WhenExpr | { error: string } => {
+    switch (n.k) {
+      case "cmp": {
+        const op = OPS[n.op]!;
+        const l = operand(n.l, numeric.has(op));
+        if ("error" in l) return l;
+        const r = operand(n.r, numeric.has(op));
+        if ("error" in r) return r;
+        return { kind: "compare", op, left: l, right: r };
+      }
+      case "and":
+      case "or": {
+        const of: WhenExpr[] = [];
+        for (const x of n.of) {
+          const c = conv(x);
+          if ("error" in c) return c;
+          of.push(c);
+        }
+        return { kind: n.k, of };
+      }
+      case "not": {
+        const c = conv(n.of);
+        return "error" in c ? c : { kind: "not", of: c };
+      }
+      default:
+        return fail("a value that is not compared with anything");
+    }
+  };
+  return conv(root);
+}
+
+function parseClassicWhen(text: string): WhenExpr | { error: string } {
   type Tok = { t: "op"; v: string } | { t: "val"; v: string };
   const toks: Tok[] = [];
   let i = 0;
@@ -229,21 +437,11 @@ export function parseWhen(text: string): WhenExpr | { error: string } {
 // ------------------------------------------------------------------ depends
 
 /**
- * Dependency text as the DSL takes it: the backend's spelled-out "finished without failing,
- * or omitted" (`(A.Succeeded || A.Skipped || A.Daemoned || A.Omitted)`) is the bare name again;
- * every other bare name goes through `bare` (Argo's bare name does not accept Omitted).
+ * Dependency text as the DSL takes it: the same words (Argo's bare name, Succeeded, Skipped
+ * or Daemoned, is the DSL's bare name, src/run/evaluate.ts `ok`), whitespace tidied.
  */
-export function dslDepends(text: string, bare: (name: string) => string = (n) => n): string {
-  const ok: string[] = [];
-  return text
-    .replace(/\(\s*([A-Za-z0-9_-]+)\.Succeeded\s*\|\|\s*\1\.Skipped\s*\|\|\s*\1\.Daemoned\s*\|\|\s*\1\.Omitted\s*\)/g, (_m, n: string) => {
-      ok.push(n);
-      return `\u0000${ok.length - 1}\u0000`;
-    })
-    .replace(/(^|[\s(!&|])([A-Za-z0-9_-]+)(?![A-Za-z0-9_.-])/g, (_m, pre: string, n: string) => pre + bare(n))
-    .replace(/\u0000(\d+)\u0000/g, (_m, i: string) => ok[Number(i)]!)
-    .replace(/\s+/g, " ")
-    .trim();
+export function dslDepends(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
 }
 
 /** Step names a depends text mentions. */

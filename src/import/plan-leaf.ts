@@ -3,6 +3,7 @@
  * `runJob` call: its options object, with every field the DSL has no option for left as a
  * `// couler import:` note.
  */
+import { scriptShell } from "../../backends/argo/leaf.js";
 import { leftovers, type Obj, type PlanContext } from "./plan-context.js";
 import { valueCode, type ValueScope } from "./plan-values.js";
 import { arr, call, jsonCode, obj, raw, str, type Code } from "./plan.js";
@@ -65,11 +66,21 @@ export function leafCall(ctx: PlanContext, t: Obj, tPath: Path, site: LeafSite):
     }
     props.push(["image", image.k === "str" ? image : str(String(c.image))]);
     if (script) props.push(["source", fixed(ctx, v(c.source ?? "", [...cPath, "source"]), c.source ?? "", [...cPath, "source"], `template "${tname}": script.source`, notes)]);
-    const list = (x: unknown, k: string) => (Array.isArray(x) ? arr(x.map((y, i) => v(y, [...cPath, k, i], true))) : undefined);
-    // runScript's default interpreter is python
-    const pythonDefault = script && Array.isArray(c.command) && c.command.length === 1 && c.command[0] === "python";
-    if ((c.command !== undefined || script) && !pythonDefault) props.push(["command", list(c.command ?? [], "command")]);
-    if (c.args !== undefined) props.push(["args", list(c.args, "args")]);
+    const list = (x: unknown, k: string, from = 0) => (Array.isArray(x) ? arr(x.map((y, i) => v(y, [...cPath, k, i + from], true)).slice(from)) : undefined);
+    // A script with args starts through `sh`, which puts the script file before the args: the
+    // interpreter is the first K args (backends/argo/leaf.ts scriptShell).
+    const k = script ? shellStarted(c.command, c.args) : undefined;
+    if (k !== undefined) {
+      const interp = (c.args as unknown[]).slice(0, k);
+      const pythonDefault = interp.length === 1 && interp[0] === "python";
+      if (!pythonDefault) props.push(["command", arr((c.args as unknown[]).slice(0, k).map((y, i) => v(y, [...cPath, "args", i], true)))]);
+      if ((c.args as unknown[]).length > k) props.push(["args", list(c.args, "args", k)]);
+    } else {
+      // runScript's default interpreter is python
+      const pythonDefault = script && Array.isArray(c.command) && c.command.length === 1 && c.command[0] === "python";
+      if ((c.command !== undefined || script) && !pythonDefault) props.push(["command", list(c.command ?? [], "command")]);
+      if (c.args !== undefined) props.push(["args", list(c.args, "args")]);
+    }
     const env: [string, Code][] = [];
     const secrets = new Map<string, [string, string][]>();
     ((c.env ?? []) as Obj[]).forEach((e, i) => {
@@ -266,4 +277,12 @@ function inputArtifacts(ctx: PlanContext, t: Obj, tPath: Path, site: LeafSite, n
   });
   for (const k of leftovers(t.inputs, ["parameters", "artifacts"])) notes.push(...ctx.drop([...tPath, "inputs", k], `template "${tname}": inputs.${k}`, t.inputs[k], "no DSL form"));
   return out;
+}
+
+/** The number of interpreter words when a script starts through the backend's `sh` program, else undefined. */
+function shellStarted(command: unknown, args: unknown): number | undefined {
+  if (!Array.isArray(command) || command.length !== 4 || command[0] !== "sh" || command[1] !== "-c" || command[3] !== "couler-script") return undefined;
+  if (!Array.isArray(args)) return undefined;
+  for (let k = 1; k < args.length; k++) if (command[2] === scriptShell(k)) return k;
+  return undefined;
 }

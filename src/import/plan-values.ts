@@ -128,6 +128,9 @@ function outputRef(ctx: PlanContext, step: string, out: string, scope: ValueScop
     step = via.step;
     out = via.out;
   }
+  // the Argo backend's fan-in item template exports (backends/argo/fan-in.ts fanInParam)
+  if (out === "couler-result") out = "result";
+  else if (out.startsWith("couler-out-")) out = out.slice("couler-out-".length);
   if (scope.byName) {
     ctx.use("ValueRef");
     const ref = out === "result" ? `{ kind: "result", step: ${JSON.stringify(step)} }` : `{ kind: "output", step: ${JSON.stringify(step)}, output: ${JSON.stringify(out)} }`;

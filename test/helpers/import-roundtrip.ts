@@ -128,6 +128,8 @@ function leaves(doc: Obj, names: NameResolver): Map<string, unknown> {
       const resolve = (s: unknown, own = args, k = keys): string => norm(String(s ?? ""), own, k);
       const callArgs = new Map<string, string>(((c.arguments?.parameters ?? []) as Obj[]).map((p) => [p.name, resolve(p.value)]));
       const callee = c.template !== undefined ? templates.get(c.template) : undefined;
+      // the backend's status task (a DAG's last task deciding its phase) runs nothing
+      if (callee && /^couler-status(-\d+)?$/.test(String(c.template)) && String(callee.suspend?.duration) === "0") continue;
       if (isGraph(callee)) {
         visit(callee!, callArgs, keys);
         continue;
@@ -161,7 +163,15 @@ function leaves(doc: Obj, names: NameResolver): Map<string, unknown> {
 }
 
 /** Argo text with references resolved: inputs to their caller's text, `steps.`/`tasks.` alike, item keys by position. */
+/** The backend's fan-in list tag (backends/argo/fan-in.ts) as the aggregate path it lists. */
+const FAN_IN_TAG = /\{\{=\('\[' \+ join\(map\(fromJSON\(([A-Za-z]+)(?:\.([A-Za-z0-9_-]+)|\['([^']+)'\])\.outputs\.parameters(?:\.([A-Za-z0-9_-]+)|\['([^']+)'\])\), \{trimPrefix\(#, 'j'\)\}\), ','\) \+ '\]'\)\}\}/g;
+
 function norm(text: string, args: ReadonlyMap<string, string>, itemKeys: string[] | undefined): string {
+  text = text.replace(FAN_IN_TAG, (_m, mode: string, s1?: string, s2?: string, o1?: string, o2?: string) => {
+    const out = (o1 ?? o2)!;
+    const what = out === "couler-result" ? "result" : out.startsWith("couler-out-") ? `parameters.${out.slice("couler-out-".length)}` : `parameters.${out}`;
+    return `{{${mode}.${s1 ?? s2}.outputs.${what}}}`;
+  });
   return argoParts(text)
     .map((p) => {
       if ("lit" in p) return p.lit;
