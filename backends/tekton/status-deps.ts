@@ -48,6 +48,9 @@ export interface PlanIssue {
 }
 
 /** Steps whose failure some step handles (as couler run decides: src/run/interpreter.ts runGraph). */
+/** Tasks beyond which the stop-after-failure difference is warned without a step-by-step search. */
+const LARGE_GRAPH = 1500;
+
 export function handledSteps(steps: readonly Step[]): Set<string> {
   const handled = new Set<string>();
   const mark = (d: Depends | undefined, negated: boolean) => {
@@ -248,42 +251,59 @@ export function statusWarnings(wf: WorkflowIR, plan: StatusPlan, taskOf: (step: 
   // the steps below it along plain edges (ok, or succeeded): any other step that waits for
   // something may still run there, and is not started on Tekton.
   const g = buildGraph(wf);
+  const propagated = new Map<string, boolean>();
   const propagates = (child: string, parent: string): boolean => {
+    const key = `${child}\u0000${parent}`;
+    let v = propagated.get(key);
+    if (v === undefined) propagated.set(key, (v = propagatesNow(child, parent)));
+    return v;
+  };
+  const propagatesNow = (child: string, parent: string): boolean => {
     const d = g.byName.get(child)?.depends;
     if (!d) return false; // a reader without depends fails on a missing value in couler run
     const st = dependsToStates(d);
     const set = st.ok ? st.value.get(parent) : undefined;
     return set !== undefined && (isOkSet(set) || (set.size === 1 && set.has("succeeded")));
   };
-  const below = new Map<string, Set<string>>();
-  const omittedBelow = (n: string): Set<string> => {
-    let d = below.get(n);
-    if (d) return d;
-    d = new Set();
-    below.set(n, d);
-    for (const c of g.children.get(n) ?? []) {
-      if (!propagates(c, n)) continue;
-      d.add(c);
-      for (const x of omittedBelow(c)) d.add(x);
-    }
-    return d;
-  };
   const names = [...g.byName.keys()].filter((n) => taskOf(n) !== undefined && !taskOf(n)!.final);
-  const all = new Map<string, Set<string>>();
-  const allBelow = (n: string): Set<string> => {
-    let d = all.get(n);
-    if (d) return d;
-    d = new Set();
-    all.set(n, d);
-    for (const c of g.children.get(n) ?? []) {
-      d.add(c);
-      for (const x of allBelow(c)) d.add(x);
+  // Iterative walks with a mark per task, one pair of walks per candidate x, stopping at the
+  // first x that leaves a task waiting: no recursion (10,000-step chains) and no set per task.
+  const mark = new Map<string, number>();
+  let stamp = 0;
+  const walk = (from: string, next: (n: string) => readonly string[], keep: (child: string, parent: string) => boolean, tag: number): number => {
+    let count = 0;
+    const stack = [from];
+    while (stack.length) {
+      const n = stack.pop()!;
+      for (const c of next(n)) {
+        if (mark.get(c) === tag || !keep(c, n)) continue;
+        mark.set(c, tag);
+        count++;
+        stack.push(c);
+      }
     }
-    return d;
+    return count;
   };
+  const nonRoots = names.filter((y) => (g.parents.get(y) ?? []).length > 0);
   // y could still be waiting when x fails: not a root, not above x, not omitted by x's failure in couler run.
-  const waiting = (x: string, y: string) => y !== x && (g.parents.get(y) ?? []).length > 0 && !allBelow(y).has(x) && !omittedBelow(x).has(y);
-  const free = names.find((x) => !plan.observed.get(x)?.handled && names.some((y) => waiting(x, y)));
+  const leavesWaiting = (x: string): boolean => {
+    const tag = ++stamp;
+    mark.set(x, tag);
+    walk(x, (n) => g.parents.get(n) ?? [], () => true, tag);
+    walk(x, (n) => g.children.get(n) ?? [], (c, n) => propagates(c, n), tag);
+    return nonRoots.some((y) => mark.get(y) !== tag);
+  };
+  // Each candidate costs a walk of the graph: past this size the difference is warned without
+  // looking for an example (over-warning, never a silent difference).
+  if (names.length > LARGE_GRAPH) {
+    diag.warning(
+      "status",
+      `a PipelineRun stops starting new tasks once a task fails: on target tekton the steps that do not depend on the failed one and have not started yet are not run, where couler run runs them; the run fails either way (not analysed step by step: ${names.length} tasks)`,
+      wf.loc,
+    );
+    return;
+  }
+  const free = names.find((x) => !plan.observed.get(x)?.handled && leavesWaiting(x));
   if (free !== undefined) {
     diag.warning(
       "status",
